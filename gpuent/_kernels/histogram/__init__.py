@@ -1,0 +1,1 @@
+"""Windowed histograms: one spec (:mod:`.spec`), three paths (reference, cpu, cuda)."""

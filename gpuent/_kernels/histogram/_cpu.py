@@ -1,0 +1,266 @@
+"""Numba path of windowed histograms: a sliding window, O(r) work per pixel in 2-D.
+
+The image is seen as lines along its last axis (rows in 2-D; rows of every
+plane in 3-D). Each parallel chunk of lines keeps one histogram. At the start
+of a line the window is filled once; each step along the line removes the
+pixels that leave and adds those that enter, keeping
+
+* ``n``: pixels counted, ``kocc``: occupied levels, and
+* ``S = sum_k T[c_k]``, updated by table differences ``T[c +- 1] - T[c]``,
+
+so no loop runs over all levels. Tables, boundary maps and the finish come
+from :mod:`.spec`; the integer sums equal the reference path's exactly and the
+finish repeats its operations in the same order, hence the same bits.
+
+For triangular tables (row n of p f(p)), a step that changes n re-sums the
+window (drain and refill, 2N operations); in clip mode that happens only
+within r of the left and right borders, and at masked pixels.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import prange
+
+from .spec import WindowPlan
+
+__all__ = ["windowed_cpu"]
+
+@numba.njit(cache=True, inline="always")
+def finish(s, n, kocc, kind, a, d, b, mm, ln_base, inv_scale):
+    if n == 0:
+        return np.nan
+    x = np.float64(s) * inv_scale
+    if kind != 0:
+        return x
+    h = a[n] - (x + b) / d[n]
+    if mm:
+        h = h + np.float64(kocc - 1) / (2.0 * np.float64(n))
+    return h / ln_base
+
+@numba.njit(cache=True, inline="always")
+def compact(rows, group_u, group_start, out_rows, out_count):
+    # per group (one column offset), the source rows of its entries that exist
+    for g in range(group_start.shape[0] - 1):
+        k = group_start[g]
+        for t in range(group_start[g], group_start[g + 1]):
+            rr = rows[group_u[t]]
+            if rr >= 0:
+                out_rows[k] = rr
+                k += 1
+        out_count[g] = k - group_start[g]
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def sliding(levels, lead_shape, lead_maps, lead_start, lead_offs, col_map,
+            off_u, off_dx, pair_u, pair_start, pair_gl, pair_ge, inc, row_off, per_n,
+            kind, a, d, b, mm, ln_base, inv_scale, nlevels, out, nchunks):
+    nlines, width = out.shape
+    nlead = lead_shape.shape[0]
+    nu = lead_offs.shape[0]
+    npix = off_u.shape[0]
+    ngroups = pair_gl.shape[0]
+    for chunk in prange(nchunks):
+        first_line = chunk * nlines // nchunks
+        last_line = (chunk + 1) * nlines // nchunks
+        hist = np.zeros(nlevels, np.int32)
+        coords = np.empty(nlead, np.int64)
+        rows = np.empty(nu, np.int64)
+        wrow = np.empty(npix, np.int64)
+        prow = np.empty(pair_u.shape[0], np.int64)
+        pcnt = np.empty(ngroups, np.int64)
+        for line in range(first_line, last_line):
+            rem = line
+            for ax in range(nlead - 1, -1, -1):
+                coords[ax] = rem % lead_shape[ax]
+                rem //= lead_shape[ax]
+            for u in range(nu):
+                src = 0
+                stride = 1
+                for ax in range(nlead - 1, -1, -1):
+                    m = lead_maps[lead_start[ax] + coords[ax] + lead_offs[u, ax]]
+                    if m < 0 or src < 0:
+                        src = -1
+                    else:
+                        src += m * stride
+                    stride *= lead_shape[ax]
+                rows[u] = src
+            for t in range(npix):
+                wrow[t] = rows[off_u[t]]
+            compact(rows, pair_u, pair_start, prow, pcnt)
+
+            # fill the window at x = 0: count n first (a triangular table needs row n)
+            n = 0
+            for t in range(npix):
+                rr = wrow[t]
+                cc = col_map[off_dx[t]]
+                if rr >= 0 and cc >= 0 and levels[rr, cc] >= 0:
+                    n += 1
+            o = row_off[n]
+            s = np.int64(0)
+            kocc = 0
+            for t in range(npix):
+                rr = wrow[t]
+                cc = col_map[off_dx[t]]
+                if rr >= 0 and cc >= 0:
+                    v = levels[rr, cc]
+                    if v >= 0:
+                        c = hist[v]
+                        s += inc[o + c]
+                        hist[v] = c + 1
+                        if c == 0:
+                            kocc += 1
+            out[line, 0] = finish(s, n, kocc, kind, a, d, b, mm, ln_base, inv_scale)
+
+            for x in range(1, width):
+                recount = False
+                if per_n:
+                    dn = 0
+                    for g in range(ngroups):
+                        cl = col_map[x - 1 + pair_gl[g]]
+                        ce = col_map[x + pair_ge[g]]
+                        for t in range(pair_start[g], pair_start[g] + pcnt[g]):
+                            if cl >= 0 and levels[prow[t], cl] >= 0:
+                                dn -= 1
+                            if ce >= 0 and levels[prow[t], ce] >= 0:
+                                dn += 1
+                    recount = dn != 0
+                # per window row, one pixel leaves and one enters; equal levels cancel.
+                # Removing before adding keeps every count within the table's range.
+                for g in range(ngroups):
+                    cl = col_map[x - 1 + pair_gl[g]]
+                    ce = col_map[x + pair_ge[g]]
+                    for t in range(pair_start[g], pair_start[g] + pcnt[g]):
+                        rr = prow[t]
+                        vl = -1
+                        ve = -1
+                        if cl >= 0:
+                            vl = np.int64(levels[rr, cl])
+                        if ce >= 0:
+                            ve = np.int64(levels[rr, ce])
+                        if vl == ve:
+                            continue
+                        if vl >= 0:
+                            c = hist[vl]
+                            if not recount:
+                                s -= inc[o + c - 1]
+                            hist[vl] = c - 1
+                            n -= 1
+                            if c == 1:
+                                kocc -= 1
+                        if ve >= 0:
+                            c = hist[ve]
+                            if not recount:
+                                s += inc[o + c]
+                            hist[ve] = c + 1
+                            n += 1
+                            if c == 0:
+                                kocc += 1
+                if recount:
+                    # n changed: re-sum the window with row n (drain, then refill)
+                    o = row_off[n]
+                    s = np.int64(0)
+                    for t in range(npix):
+                        rr = wrow[t]
+                        cc = col_map[x + off_dx[t]]
+                        if rr >= 0 and cc >= 0:
+                            v = levels[rr, cc]
+                            if v >= 0:
+                                hist[v] -= 1
+                    for t in range(npix):
+                        rr = wrow[t]
+                        cc = col_map[x + off_dx[t]]
+                        if rr >= 0 and cc >= 0:
+                            v = levels[rr, cc]
+                            if v >= 0:
+                                c = hist[v]
+                                s += inc[o + c]
+                                hist[v] = c + 1
+                out[line, x] = finish(s, n, kocc, kind, a, d, b, mm, ln_base, inv_scale)
+
+            # empty the histogram for the next line
+            if nlevels <= 2 * npix:
+                hist[:] = 0
+            else:
+                for t in range(npix):
+                    rr = wrow[t]
+                    cc = col_map[width - 1 + off_dx[t]]
+                    if rr >= 0 and cc >= 0:
+                        v = levels[rr, cc]
+                        if v >= 0:
+                            hist[v] -= 1
+
+
+
+def _edge_pairs(us, dxs):
+    """Pixels that leave and enter each window row when x advances by 1, paired by row.
+
+    In footprint row u, every run of True ends with one pixel that enters (its
+    right end) and starts with one that leaves (its left end); the i-th leaving
+    and i-th entering pixels of a row form a pair. Pairs are grouped by their
+    column offsets ``(gl, ge)``: the entries of group g are ``u[start[g]:start[g+1]]``.
+    A square window has a single group, so a step reads two columns.
+    """
+    present = set(zip(us.tolist(), dxs.tolist()))
+    pairs = []
+    for u in sorted(set(us.tolist())):
+        row = sorted(dx for uu, dx in present if uu == u)
+        leave = [dx for dx in row if (u, dx - 1) not in present]
+        enter = [dx for dx in row if (u, dx + 1) not in present]
+        pairs.extend((dl, de, u) for dl, de in zip(leave, enter))
+    pairs.sort()
+    keys = sorted({(dl, de) for dl, de, _ in pairs})
+    u = np.asarray([p[2] for p in pairs], dtype=np.int64)
+    counts = [sum(1 for p in pairs if p[:2] == k) for k in keys]
+    start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    gl = np.asarray([k[0] for k in keys], dtype=np.int64)
+    ge = np.asarray([k[1] for k in keys], dtype=np.int64)
+    return u, start, gl, ge
+
+
+def kernel_arguments(plan: WindowPlan):
+    """Host arrays describing the plan's footprint and boundaries for the sliding kernel."""
+    lead_offsets = plan.offsets[:, :-1]
+    lead_offs, off_u = np.unique(lead_offsets, axis=0, return_inverse=True)
+    off_u = np.ascontiguousarray(off_u.reshape(-1).astype(np.int64))
+    off_dx = np.ascontiguousarray(plan.offsets[:, -1])
+    pair_u, pair_start, pair_gl, pair_ge = _edge_pairs(off_u, off_dx)
+    lead_maps = plan.index_maps[:-1]
+    lead_start = np.cumsum([0] + [m.shape[0] for m in lead_maps])[:-1].astype(np.int64)
+    return dict(
+        lead_shape=np.asarray(plan.shape[:-1], dtype=np.int64),
+        lead_maps=np.concatenate(lead_maps).astype(np.int64),
+        lead_start=lead_start,
+        lead_offs=np.ascontiguousarray(lead_offs.astype(np.int64)),
+        col_map=np.ascontiguousarray(plan.index_maps[-1]),
+        off_u=off_u, off_dx=off_dx,
+        pair_u=pair_u, pair_start=pair_start, pair_gl=pair_gl, pair_ge=pair_ge,
+    )
+
+
+def windowed_cpu(levels, valid, plan: WindowPlan, out_dtype, *, threads=None):
+    """Run the sliding kernel on NumPy ``levels`` (and ``valid``) for ``plan``."""
+    levels = np.asarray(levels)
+    if valid is not None:
+        levels = np.where(np.asarray(valid), levels.astype(np.int32), np.int32(-1))
+    elif levels.dtype not in (np.uint8, np.uint16, np.int32):
+        levels = levels.astype(np.int32)
+    shape = plan.shape
+    width = shape[-1]
+    lines = int(np.prod(shape[:-1]))
+    lv2 = np.ascontiguousarray(levels.reshape(lines, width))
+    out = np.empty((lines, width), dtype=out_dtype)
+    nthreads = threads or numba.get_num_threads()
+    nchunks = max(1, min(lines, 8 * nthreads))
+    args = kernel_arguments(plan)
+    sliding(
+        lv2, args["lead_shape"], args["lead_maps"], args["lead_start"], args["lead_offs"],
+        args["col_map"], args["off_u"], args["off_dx"],
+        args["pair_u"], args["pair_start"], args["pair_gl"], args["pair_ge"],
+        plan.increments(), plan.row_offsets(), plan.triangular,
+        plan.kind, np.ascontiguousarray(plan.a, dtype=np.float64),
+        np.ascontiguousarray(plan.d, dtype=np.float64), float(plan.b), bool(plan.miller_madow),
+        float(plan.ln_base), float(plan.inv_scale), int(plan.nlevels), out, nchunks,
+    )
+    return out.reshape(shape)
+

@@ -1,0 +1,1 @@
+"""Subcommands of the ``gpuent`` CLI: one module each, found automatically by :mod:`gpuent.cli`."""

@@ -1,0 +1,51 @@
+"""Window shapes (footprints) by name, for the CLI and for users."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+__all__ = ["diamond", "disk", "parse_footprint", "rectangle", "square"]
+
+
+def disk(radius: int) -> np.ndarray:
+    """Boolean disk: pixels with x^2 + y^2 <= r^2 (as ``skimage.morphology.disk``)."""
+    r = int(radius)
+    y, x = np.mgrid[-r:r + 1, -r:r + 1]
+    return x * x + y * y <= r * r
+
+
+def diamond(radius: int) -> np.ndarray:
+    """Boolean diamond: |x| + |y| <= r."""
+    r = int(radius)
+    y, x = np.mgrid[-r:r + 1, -r:r + 1]
+    return np.abs(x) + np.abs(y) <= r
+
+
+def square(radius: int) -> np.ndarray:
+    """The (2r+1)-box, the same window as ``radius=r``."""
+    return np.ones((2 * int(radius) + 1,) * 2, dtype=bool)
+
+
+def rectangle(height: int, width: int) -> np.ndarray:
+    """A height x width box; both sides must be odd."""
+    return np.ones((int(height), int(width)), dtype=bool)
+
+
+_SPEC = re.compile(r"^(disk|square|diamond):(\d+)$|^rect:(\d+)x(\d+)$")
+
+
+def parse_footprint(spec: str) -> np.ndarray:
+    """``"disk:R"``, ``"square:R"``, ``"diamond:R"`` or ``"rect:HxW"`` to a boolean array."""
+    m = _SPEC.match(spec.strip().lower())
+    if not m:
+        raise ValueError(
+            f"footprint {spec!r} not understood; use disk:R, square:R, diamond:R or rect:HxW"
+        )
+    if m.group(1):
+        return {"disk": disk, "square": square, "diamond": diamond}[m.group(1)](int(m.group(2)))
+    h, w = int(m.group(3)), int(m.group(4))
+    if h % 2 == 0 or w % 2 == 0:
+        raise ValueError(f"rect:{h}x{w} needs odd sides")
+    return rectangle(h, w)

@@ -1,0 +1,171 @@
+"""Reading images and writing maps.
+
+Readers: PNG/JPEG/BMP/GIF/WebP and 8/16-bit TIFF through Pillow (tifffile when
+installed, for TIFF), ``.npy`` (memory-mapped). Colour images become
+grayscale by luminance (ITU-R BT.601: 0.299 R + 0.587 G + 0.114 B), keeping
+the bit depth.
+
+Writers are atomic: the file is written to a temporary name in the target
+folder and renamed into place, so an output file is whole or absent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ._colormaps import apply_colormap
+
+__all__ = ["atomic_path", "read_image", "to_grayscale", "write_image", "write_map"]
+
+_LUMA = np.array([0.299, 0.587, 0.114])
+
+
+def to_grayscale(rgb):
+    """Luminance of an (..., 3) or (..., 4) colour array, in its own integer dtype.
+
+    Alpha is ignored. Integer inputs are rounded back to their dtype.
+    """
+    rgb = np.asarray(rgb)
+    if rgb.ndim < 3 or rgb.shape[-1] not in (3, 4):
+        raise ValueError(f"expected a colour image of shape (..., 3|4), got {rgb.shape}")
+    y = rgb[..., :3].astype(np.float64) @ _LUMA
+    if np.issubdtype(rgb.dtype, np.integer):
+        info = np.iinfo(rgb.dtype)
+        return np.clip(np.rint(y), info.min, info.max).astype(rgb.dtype)
+    return y.astype(rgb.dtype)
+
+
+def _tifffile():
+    try:
+        import tifffile
+    except ImportError:
+        return None
+    return tifffile
+
+
+def read_image(path, *, gray=True):
+    """Read an image file into a NumPy array (grayscale by luminance when ``gray``).
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.npy`` files are memory-mapped; TIFF goes through tifffile when
+        installed (16-bit, multi-page stacks as 3-D volumes), else Pillow.
+
+    Raises
+    ------
+    OSError
+        Missing or unreadable file, with the reason.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such image file: {path}")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npy":
+            data = np.load(path, mmap_mode="r", allow_pickle=False)
+        elif suffix in (".tif", ".tiff") and _tifffile() is not None:
+            data = _tifffile().imread(path)
+        else:
+            from PIL import Image
+
+            with Image.open(path) as im:
+                im.load()
+                if im.mode in ("P", "PA", "LA", "1"):
+                    im = im.convert("RGBA" if "A" in im.mode or im.mode == "P" else "L")
+                if im.mode == "CMYK" or im.mode == "YCbCr":
+                    im = im.convert("RGB")
+                data = np.asarray(im)
+    except (OSError, ValueError) as exc:
+        raise OSError(f"cannot read {path}: {exc}") from None
+    except Exception as exc:  # Pillow and tifffile raise assorted errors on bad files
+        raise OSError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
+    if gray and data.ndim == 3 and data.shape[-1] in (3, 4) and suffix != ".npy":
+        data = to_grayscale(data)
+    return data
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path next to ``path``; on success rename it to ``path``."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"output folder does not exist: {folder}")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=folder)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def write_image(path, array):
+    """Write a uint8/uint16 grayscale or RGB array as an image file (atomically)."""
+    from PIL import Image
+
+    array = np.asarray(array)
+    with atomic_path(path) as tmp:
+        Image.fromarray(array).save(tmp, format=_pil_format(path))
+
+
+def _pil_format(path):
+    from PIL import Image
+
+    ext = Path(path).suffix.lower()
+    Image.init()
+    fmt = Image.EXTENSION.get(ext)
+    if fmt is None:
+        raise ValueError(f"unknown image format {ext!r}; use .png, .tif or .npy")
+    return fmt
+
+
+def write_map(path, values, *, colormap="inferno", vmin=None, vmax=None):
+    """Write a float map: ``.png`` (etc.) through a colormap, ``.tif``/``.npy`` as raw float32.
+
+    Parameters
+    ----------
+    path : str or Path
+    values : array, 2-D
+        Host (NumPy) values; convert CuPy arrays explicitly first.
+    colormap : {"inferno", "gray"}
+        For image formats; NaN pixels are black.
+    vmin, vmax : float, optional
+        Colour scale limits; the map's finite min and max by default.
+    """
+    path = Path(path)
+    values = np.asarray(values)
+    ext = path.suffix.lower()
+    if ext == ".npy":
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.save(fh, values.astype(np.float32, copy=False))
+        return path
+    if ext in (".tif", ".tiff"):
+        data = values.astype(np.float32, copy=False)
+        with atomic_path(path) as tmp:
+            tf = _tifffile()
+            if tf is not None:
+                tf.imwrite(tmp, data)
+            else:
+                from PIL import Image
+
+                Image.fromarray(data, mode="F").save(tmp, format="TIFF")
+        return path
+    fmt = _pil_format(path)
+    if values.ndim != 2:
+        raise ValueError(f"a {ext} picture needs a 2-D map, got shape {values.shape}; use .npy")
+    from PIL import Image
+
+    rgb = apply_colormap(values, name=colormap, vmin=vmin, vmax=vmax)
+    with atomic_path(path) as tmp:
+        Image.fromarray(rgb).save(tmp, format=fmt)
+    return path

@@ -1,0 +1,52 @@
+"""Shared fixtures: the ``xp`` fixture runs a test on every installed array namespace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gpuent._backend import cupy_or_none, gpu_available
+
+
+def _namespaces():
+    params = [pytest.param("numpy", id="numpy")]
+    try:
+        import array_api_strict  # noqa: F401
+
+        params.append(pytest.param("array_api_strict", id="array_api_strict"))
+    except ImportError:
+        pass
+    params.append(pytest.param("cupy", id="cupy", marks=pytest.mark.gpu))
+    return params
+
+
+@pytest.fixture(params=_namespaces())
+def xp(request):
+    """An array namespace: numpy, array_api_strict, or cupy (only with a GPU)."""
+    name = request.param
+    if name == "numpy":
+        return np
+    if name == "array_api_strict":
+        import array_api_strict
+
+        return array_api_strict
+    if not gpu_available():
+        pytest.skip("CuPy with a CUDA GPU is not available")
+    return cupy_or_none()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip tests marked ``gpu`` when no GPU is usable (they run on the device machine)."""
+    if gpu_available():
+        return
+    skip = pytest.mark.skip(reason="needs CuPy and a CUDA GPU")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+def to_host(x):
+    """Explicit conversion of any namespace's array to NumPy, for assertions."""
+    if hasattr(x, "get"):
+        return x.get()
+    return np.asarray(x)
