@@ -12,16 +12,35 @@ from .entropy import (
     renyi_entropy,
     shannon_entropy,
 )
-from .local import local_entropy, local_expected, local_renyi_entropy
+from .fractal import box_counting_dimension, generalized_dimensions, information_dimension
+from .local import (
+    block_map,
+    local_entropy,
+    local_expected,
+    local_mean,
+    local_renyi_entropy,
+    local_std,
+    window_map,
+)
+from .scale import entropy_vs_blur, gaussian_blur
 
 __all__ = [
     "__version__",
+    "block_map",
+    "box_counting_dimension",
+    "entropy_vs_blur",
     "expected",
+    "gaussian_blur",
+    "generalized_dimensions",
+    "information_dimension",
     "intensity_distribution",
     "intensity_entropy",
     "local_entropy",
     "local_expected",
+    "local_mean",
     "local_renyi_entropy",
+    "local_std",
     "renyi_entropy",
     "shannon_entropy",
+    "window_map",
 ]

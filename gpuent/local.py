@@ -42,6 +42,7 @@ from ._backend import choose_backend
 from ._kernels.histogram.reference import windowed_reference
 from ._kernels.histogram.spec import plan_window
 from ._levels import image_levels
+from ._local_stats import block_map, local_mean, local_std, window_map
 from ._validate import (
     check_base,
     check_dtype,
@@ -52,7 +53,15 @@ from ._validate import (
     check_window,
 )
 
-__all__ = ["local_entropy", "local_expected", "local_renyi_entropy"]
+__all__ = [
+    "block_map",
+    "local_entropy",
+    "local_expected",
+    "local_mean",
+    "local_renyi_entropy",
+    "local_std",
+    "window_map",
+]
 
 _NDIMS = (2, 3)
 
