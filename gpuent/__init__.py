@@ -5,6 +5,7 @@ Importing gpuent never needs CuPy or a GPU; CuPy inputs use the GPU paths.
 
 __version__ = "0.1.0"
 
+from . import footprints
 from .entropy import (
     expected,
     intensity_distribution,
@@ -30,6 +31,7 @@ __all__ = [
     "box_counting_dimension",
     "entropy_vs_blur",
     "expected",
+    "footprints",
     "gaussian_blur",
     "generalized_dimensions",
     "information_dimension",

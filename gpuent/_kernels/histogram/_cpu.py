@@ -55,66 +55,123 @@ def compact(rows, group_u, group_start, out_rows, out_count):
                 k += 1
         out_count[g] = k - group_start[g]
 
+
+@numba.njit(cache=True, inline="always")
+def setup_line(line, lead_shape, lead_maps, lead_start, lead_offs, off_u, pair_u, pair_start,
+               coords, rows, wrow, prow, pcnt):
+    """Source rows of every footprint row for this output line (-1: outside, clip)."""
+    nlead = lead_shape.shape[0]
+    rem = line
+    for ax in range(nlead - 1, -1, -1):
+        coords[ax] = rem % lead_shape[ax]
+        rem //= lead_shape[ax]
+    for u in range(lead_offs.shape[0]):
+        src = 0
+        stride = 1
+        for ax in range(nlead - 1, -1, -1):
+            m = lead_maps[lead_start[ax] + coords[ax] + lead_offs[u, ax]]
+            if m < 0 or src < 0:
+                src = -1
+            else:
+                src += m * stride
+            stride *= lead_shape[ax]
+        rows[u] = src
+    for t in range(off_u.shape[0]):
+        wrow[t] = rows[off_u[t]]
+    compact(rows, pair_u, pair_start, prow, pcnt)
+
+
+@numba.njit(cache=True, inline="always")
+def count_window(levels, wrow, col_map, off_dx, x):
+    n = 0
+    for t in range(wrow.shape[0]):
+        rr = wrow[t]
+        cc = col_map[x + off_dx[t]]
+        if rr >= 0 and cc >= 0 and levels[np.uint64(rr), np.uint64(cc)] >= 0:
+            n += 1
+    return n
+
+
+@numba.njit(cache=True, inline="always")
+def add_window(levels, wrow, col_map, off_dx, x, hist, inc, o, sign):
+    """Add (sign = 1) or remove (sign = -1, sums not kept) the window at x; returns (S, K_occ)."""
+    s = np.int64(0)
+    kocc = 0
+    for t in range(wrow.shape[0]):
+        rr = wrow[t]
+        cc = col_map[x + off_dx[t]]
+        if rr >= 0 and cc >= 0:
+            v = levels[np.uint64(rr), np.uint64(cc)]
+            if v >= 0:
+                c = hist[np.uint64(v)]
+                if sign > 0:
+                    s += inc[np.uint64(o + c)]
+                    kocc += c == 0
+                hist[np.uint64(v)] = c + sign
+    return s, kocc
+
+
+@numba.njit(cache=True, inline="always")
+def clear_window(levels, wrow, col_map, off_dx, x, hist, nlevels):
+    if nlevels <= 2 * wrow.shape[0]:
+        hist[:] = 0
+    else:
+        add_window(levels, wrow, col_map, off_dx, x, hist, hist, 0, -1)
+
+
+@numba.njit(cache=True, inline="always")
+def level_at(levels, rr, cc):
+    if cc < 0:
+        return np.int64(-1)
+    return np.int64(levels[np.uint64(rr), np.uint64(cc)])
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
 def sliding(levels, lead_shape, lead_maps, lead_start, lead_offs, col_map,
             off_u, off_dx, pair_u, pair_start, pair_gl, pair_ge, inc, row_off, per_n,
             kind, a, d, b, mm, ln_base, inv_scale, nlevels, out, nchunks):
     nlines, width = out.shape
-    nlead = lead_shape.shape[0]
-    nu = lead_offs.shape[0]
     npix = off_u.shape[0]
     ngroups = pair_gl.shape[0]
     for chunk in prange(nchunks):
         first_line = chunk * nlines // nchunks
         last_line = (chunk + 1) * nlines // nchunks
         hist = np.zeros(nlevels, np.int32)
-        coords = np.empty(nlead, np.int64)
-        rows = np.empty(nu, np.int64)
+        hist2 = np.zeros(nlevels, np.int32)
+        coords = np.empty(lead_shape.shape[0], np.int64)
+        rows = np.empty(lead_offs.shape[0], np.int64)
         wrow = np.empty(npix, np.int64)
+        wrow2 = np.empty(npix, np.int64)
         prow = np.empty(pair_u.shape[0], np.int64)
+        prow2 = np.empty(pair_u.shape[0], np.int64)
         pcnt = np.empty(ngroups, np.int64)
-        for line in range(first_line, last_line):
-            rem = line
-            for ax in range(nlead - 1, -1, -1):
-                coords[ax] = rem % lead_shape[ax]
-                rem //= lead_shape[ax]
-            for u in range(nu):
-                src = 0
-                stride = 1
-                for ax in range(nlead - 1, -1, -1):
-                    m = lead_maps[lead_start[ax] + coords[ax] + lead_offs[u, ax]]
-                    if m < 0 or src < 0:
-                        src = -1
-                    else:
-                        src += m * stride
-                    stride *= lead_shape[ax]
-                rows[u] = src
-            for t in range(npix):
-                wrow[t] = rows[off_u[t]]
-            compact(rows, pair_u, pair_start, prow, pcnt)
-
+        pcnt2 = np.empty(ngroups, np.int64)
+        line = first_line
+        while line < last_line:
+            setup_line(line, lead_shape, lead_maps, lead_start, lead_offs, off_u, pair_u,
+                       pair_start, coords, rows, wrow, prow, pcnt)
+            # Two neighbouring lines slide together when they have the same window rows
+            # count: their histogram updates are independent, which doubles the work in
+            # flight (each update is a dependent load-store chain on its histogram).
+            two = (not per_n) and line + 1 < last_line
+            if two:
+                setup_line(line + 1, lead_shape, lead_maps, lead_start, lead_offs, off_u,
+                           pair_u, pair_start, coords, rows, wrow2, prow2, pcnt2)
+                for g in range(ngroups):
+                    if pcnt[g] != pcnt2[g]:
+                        two = False
             # fill the window at x = 0: count n first (a triangular table needs row n)
-            n = 0
-            for t in range(npix):
-                rr = wrow[t]
-                cc = col_map[off_dx[t]]
-                if rr >= 0 and cc >= 0 and levels[np.uint64(rr), np.uint64(cc)] >= 0:
-                    n += 1
+            n = count_window(levels, wrow, col_map, off_dx, 0)
             o = row_off[n]
-            s = np.int64(0)
-            kocc = 0
-            for t in range(npix):
-                rr = wrow[t]
-                cc = col_map[off_dx[t]]
-                if rr >= 0 and cc >= 0:
-                    v = levels[np.uint64(rr), np.uint64(cc)]
-                    if v >= 0:
-                        c = hist[np.uint64(v)]
-                        s += inc[np.uint64(o + c)]
-                        hist[np.uint64(v)] = c + 1
-                        if c == 0:
-                            kocc += 1
+            s, kocc = add_window(levels, wrow, col_map, off_dx, 0, hist, inc, o, 1)
             out[line, 0] = finish(s, n, kocc, kind, a, d, b, mm, ln_base, inv_scale)
+            n2 = 0
+            s2 = np.int64(0)
+            kocc2 = 0
+            if two:
+                n2 = count_window(levels, wrow2, col_map, off_dx, 0)
+                s2, kocc2 = add_window(levels, wrow2, col_map, off_dx, 0, hist2, inc, 0, 1)
+                out[line + 1, 0] = finish(s2, n2, kocc2, kind, a, d, b, mm, ln_base, inv_scale)
 
             for x in range(1, width):
                 recount = False
@@ -124,27 +181,18 @@ def sliding(levels, lead_shape, lead_maps, lead_start, lead_offs, col_map,
                         cl = col_map[x - 1 + pair_gl[g]]
                         ce = col_map[x + pair_ge[g]]
                         for t in range(pair_start[g], pair_start[g] + pcnt[g]):
-                            rr = np.uint64(prow[t])
-                            if cl >= 0 and levels[rr, np.uint64(cl)] >= 0:
-                                dn -= 1
-                            if ce >= 0 and levels[rr, np.uint64(ce)] >= 0:
-                                dn += 1
+                            rr = prow[t]
+                            dn += (level_at(levels, rr, ce) >= 0) - (level_at(levels, rr, cl) >= 0)
                     recount = dn != 0
-                # per window row, one pixel leaves and one enters; equal levels cancel.
-                # Removing before adding keeps every count within the table's range.
+                # per window row, one pixel leaves and one enters. Removing before adding
+                # keeps every count within the table's range; equal levels cancel.
                 for g in range(ngroups):
                     cl = col_map[x - 1 + pair_gl[g]]
                     ce = col_map[x + pair_ge[g]]
                     for t in range(pair_start[g], pair_start[g] + pcnt[g]):
                         rr = prow[t]
-                        vl = -1
-                        ve = -1
-                        if cl >= 0:
-                            vl = np.int64(levels[np.uint64(rr), np.uint64(cl)])
-                        if ce >= 0:
-                            ve = np.int64(levels[np.uint64(rr), np.uint64(ce)])
-                        # branch-free bookkeeping: equal levels cancel by themselves, and
-                        # data-dependent branches mispredict on textured images
+                        vl = level_at(levels, rr, cl)
+                        ve = level_at(levels, rr, ce)
                         if vl >= 0:
                             c = hist[np.uint64(vl)]
                             if not recount:
@@ -159,40 +207,39 @@ def sliding(levels, lead_shape, lead_maps, lead_start, lead_offs, col_map,
                             hist[np.uint64(ve)] = c + 1
                             n += 1
                             kocc += c == 0
+                        if two:
+                            rr2 = prow2[t]
+                            vl = level_at(levels, rr2, cl)
+                            ve = level_at(levels, rr2, ce)
+                            if vl >= 0:
+                                c = hist2[np.uint64(vl)]
+                                s2 -= inc[np.uint64(c - 1)]
+                                hist2[np.uint64(vl)] = c - 1
+                                n2 -= 1
+                                kocc2 -= c == 1
+                            if ve >= 0:
+                                c = hist2[np.uint64(ve)]
+                                s2 += inc[np.uint64(c)]
+                                hist2[np.uint64(ve)] = c + 1
+                                n2 += 1
+                                kocc2 += c == 0
                 if recount:
                     # n changed: re-sum the window with row n (drain, then refill)
                     o = row_off[n]
-                    s = np.int64(0)
-                    for t in range(npix):
-                        rr = wrow[t]
-                        cc = col_map[x + off_dx[t]]
-                        if rr >= 0 and cc >= 0:
-                            v = levels[np.uint64(rr), np.uint64(cc)]
-                            if v >= 0:
-                                hist[np.uint64(v)] -= 1
-                    for t in range(npix):
-                        rr = wrow[t]
-                        cc = col_map[x + off_dx[t]]
-                        if rr >= 0 and cc >= 0:
-                            v = levels[np.uint64(rr), np.uint64(cc)]
-                            if v >= 0:
-                                c = hist[np.uint64(v)]
-                                s += inc[np.uint64(o + c)]
-                                hist[np.uint64(v)] = c + 1
+                    add_window(levels, wrow, col_map, off_dx, x, hist, inc, o, -1)
+                    s, _ = add_window(levels, wrow, col_map, off_dx, x, hist, inc, o, 1)
                 out[line, x] = finish(s, n, kocc, kind, a, d, b, mm, ln_base, inv_scale)
+                if two:
+                    out[line + 1, x] = finish(s2, n2, kocc2, kind, a, d, b, mm, ln_base,
+                                              inv_scale)
 
-            # empty the histogram for the next line
-            if nlevels <= 2 * npix:
-                hist[:] = 0
+            # empty the histograms for the next lines
+            clear_window(levels, wrow, col_map, off_dx, width - 1, hist, nlevels)
+            if two:
+                clear_window(levels, wrow2, col_map, off_dx, width - 1, hist2, nlevels)
+                line += 2
             else:
-                for t in range(npix):
-                    rr = wrow[t]
-                    cc = col_map[width - 1 + off_dx[t]]
-                    if rr >= 0 and cc >= 0:
-                        v = levels[np.uint64(rr), np.uint64(cc)]
-                        if v >= 0:
-                            hist[np.uint64(v)] -= 1
-
+                line += 1
 
 
 def _edge_pairs(us, dxs):
