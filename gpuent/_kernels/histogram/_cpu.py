@@ -129,7 +129,7 @@ def level_at(levels, rr, cc):
 @numba.njit(parallel=True, cache=True, nogil=True)
 def sliding(levels, lead_shape, lead_maps, lead_start, lead_offs, col_map,
             off_u, off_dx, pair_u, pair_start, pair_gl, pair_ge, inc, row_off, per_n,
-            kind, a, d, b, mm, ln_base, inv_scale, nlevels, out, nchunks):
+            kind, a, d, b, mm, ln_base, inv_scale, nlevels, all_valid, out, nchunks):
     nlines, width = out.shape
     npix = off_u.shape[0]
     ngroups = pair_gl.shape[0]
@@ -189,6 +189,36 @@ def sliding(levels, lead_shape, lead_maps, lead_start, lead_offs, col_map,
                 for g in range(ngroups):
                     cl = col_map[x - 1 + pair_gl[g]]
                     ce = col_map[x + pair_ge[g]]
+                    if all_valid and cl >= 0 and ce >= 0:
+                        # interior of an image without invalid pixels: n is unchanged and
+                        # no pixel needs a validity test
+                        ucl = np.uint64(cl)
+                        uce = np.uint64(ce)
+                        for t in range(pair_start[g], pair_start[g] + pcnt[g]):
+                            rr = np.uint64(prow[t])
+                            vl = np.uint64(levels[rr, ucl])
+                            ve = np.uint64(levels[rr, uce])
+                            c = hist[vl]
+                            s -= inc[np.uint64(o + c - 1)]
+                            hist[vl] = c - 1
+                            kocc -= c == 1
+                            c = hist[ve]
+                            s += inc[np.uint64(o + c)]
+                            hist[ve] = c + 1
+                            kocc += c == 0
+                            if two:
+                                rr = np.uint64(prow2[t])
+                                vl = np.uint64(levels[rr, ucl])
+                                ve = np.uint64(levels[rr, uce])
+                                c = hist2[vl]
+                                s2 -= inc[np.uint64(c - 1)]
+                                hist2[vl] = c - 1
+                                kocc2 -= c == 1
+                                c = hist2[ve]
+                                s2 += inc[np.uint64(c)]
+                                hist2[ve] = c + 1
+                                kocc2 += c == 0
+                        continue
                     for t in range(pair_start[g], pair_start[g] + pcnt[g]):
                         rr = prow[t]
                         vl = level_at(levels, rr, cl)
@@ -310,7 +340,8 @@ def windowed_cpu(levels, valid, plan: WindowPlan, out_dtype, *, threads=None):
         plan.increments(), plan.row_offsets(), plan.triangular,
         plan.kind, np.ascontiguousarray(plan.a, dtype=np.float64),
         np.ascontiguousarray(plan.d, dtype=np.float64), float(plan.b), bool(plan.miller_madow),
-        float(plan.ln_base), float(plan.inv_scale), int(plan.nlevels), out, nchunks,
+        float(plan.ln_base), float(plan.inv_scale), int(plan.nlevels),
+        valid is None, out, nchunks,
     )
     return out.reshape(shape)
 
