@@ -1,7 +1,9 @@
 """Reading images and writing maps.
 
 Readers: PNG/JPEG/BMP/GIF/WebP and 8/16-bit TIFF through Pillow (tifffile when
-installed, for TIFF), ``.npy`` (memory-mapped). Colour images become
+installed, for TIFF), ``.npy`` (memory-mapped), ``.zarr`` arrays. For images
+larger than memory, :mod:`gpuent.io_big` reads boxes lazily and writes maps
+tile by tile. Colour images become
 grayscale by luminance (ITU-R BT.601: 0.299 R + 0.587 G + 0.114 B), keeping
 the bit depth.
 
@@ -63,6 +65,11 @@ def read_image(path, *, gray=True):
         Missing or unreadable file, with the reason.
     """
     path = Path(path)
+    if path.suffix.lower() == ".zarr":  # a Zarr v3 (or v2) array: a folder
+        from .io_big import open_source
+
+        source = open_source(path)
+        return source[tuple(slice(None) for _ in source.shape)]
     if not path.is_file():
         raise FileNotFoundError(f"no such image file: {path}")
     suffix = path.suffix.lower()
@@ -129,7 +136,8 @@ def _pil_format(path):
 
 
 def write_map(path, values, *, colormap="inferno", vmin=None, vmax=None):
-    """Write a float map: ``.png`` (etc.) through a colormap, ``.tif``/``.npy`` as raw float32.
+    """Write a float map: ``.png`` (etc.) through a colormap, ``.tif``/``.npy``/``.zarr`` as
+    raw float32.
 
     Parameters
     ----------
@@ -144,6 +152,17 @@ def write_map(path, values, *, colormap="inferno", vmin=None, vmax=None):
     path = Path(path)
     values = np.asarray(values)
     ext = path.suffix.lower()
+    if ext == ".zarr":
+        from .io_big import create_sink
+
+        sink = create_sink(path, values.shape, values.shape)
+        try:
+            sink(tuple((0, n) for n in values.shape), values)
+            sink.commit()
+        except BaseException:
+            sink.abort()
+            raise
+        return path
     if ext == ".npy":
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as fh:

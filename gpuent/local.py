@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 
+from . import _dask
 from ._backend import choose_backend
 from ._kernels.histogram.reference import windowed_reference
 from ._kernels.histogram.spec import plan_window
@@ -64,12 +65,7 @@ __all__ = [
 ]
 
 _NDIMS = (2, 3)
-
-
-def _can_use_cuda(xp) -> bool:
-    from ._backend import gpu_available, is_cupy
-
-    return is_cupy(xp) and gpu_available()
+_is_dask = _dask.is_dask
 
 
 def _prepare(image, radius, footprint, mode, bins, value_range, mask, dtype):
@@ -129,6 +125,10 @@ def local_entropy(image, radius=None, *, footprint=None, mode="clip", bins=None,
     >>> ge.local_entropy(img, 3).shape
     (64, 64)
     """
+    if _is_dask(image):
+        return _dask.windowed("entropy", image, radius=radius, footprint=footprint, mode=mode,
+                              bins=bins, value_range=value_range, estimator=estimator,
+                              base=base, mask=mask, dtype=dtype, backend=backend)
     check_estimator(estimator)
     base = check_base(base)
     xp, image, fp, levels, out_dtype = _prepare(
@@ -163,6 +163,10 @@ def local_expected(image, f, radius=None, *, footprint=None, mode="clip", bins=N
     array
         Same shape, namespace and device as ``image``.
     """
+    if _is_dask(image):
+        return _dask.windowed("expected", image, f=f, radius=radius, footprint=footprint,
+                              mode=mode, bins=bins, value_range=value_range, mask=mask,
+                              dtype=dtype, backend=backend)
     if not callable(f):
         raise TypeError("f must be a callable taking an array of probabilities")
     xp, image, fp, levels, out_dtype = _prepare(
@@ -196,6 +200,10 @@ def local_renyi_entropy(image, alpha, radius=None, *, footprint=None, mode="clip
     final logarithm is the namespace's ``log`` on float64, so paths on the same
     library agree bit for bit.
     """
+    if _is_dask(image):
+        return _dask.windowed("renyi", image, alpha=alpha, radius=radius, footprint=footprint,
+                              mode=mode, bins=bins, value_range=value_range, base=base,
+                              mask=mask, dtype=dtype, backend=backend)
     alpha = float(alpha)
     if not (alpha >= 0 and math.isfinite(alpha)):
         raise ValueError(f"alpha must be finite and >= 0, got {alpha}")

@@ -11,7 +11,12 @@ import numpy as np
 from ..cli import CLIError
 from ..footprints import parse_footprint
 
-HELP = "local-entropy map of an image (PNG through inferno, or raw float32 .tif/.npy)"
+HELP = "local-entropy map of an image (PNG through inferno, or raw float32 .tif/.npy/.zarr)"
+
+#: inputs with more pixels than this (or any .zarr, --tile, --scheduler) are streamed in tiles
+STREAM_PIXELS = 1 << 25
+_STREAM_IN = (".tif", ".tiff", ".npy", ".zarr")
+_STREAM_OUT = (".tif", ".tiff", ".npy", ".zarr")
 
 
 def register(sub):
@@ -31,6 +36,20 @@ def register(sub):
     p.add_argument("--base", type=float, default=2.0, help="logarithm base (default 2: bits)")
     p.add_argument("--backend", default="auto", choices=("auto", "reference", "cpu", "cuda"),
                    help="computation path (default auto: CUDA for a GPU, else Numba)")
+    big = p.add_argument_group(
+        "big images", "TIFF/.npy/.zarr inputs above 32 Mpix (or with any option below, or a "
+        ".zarr input or output) are streamed tile by tile with halos: peak memory stays "
+        "bounded and the map equals the in-memory map bit for bit")
+    big.add_argument("--tile", type=int, metavar="T",
+                     help="tile side in pixels (default 1024 for 2-D, 128 for 3-D)")
+    big.add_argument("--scheduler", choices=("threads", "processes", "distributed"),
+                     help="compute the tiles with Dask (default: one process, tile by tile)")
+    big.add_argument("--address", metavar="ADDR",
+                     help="Dask scheduler address, e.g. tcp://host:8786, for --scheduler "
+                          "distributed (default: a local cluster); the workers must see the "
+                          "input and output paths")
+    big.add_argument("--workers", type=int, metavar="N",
+                     help="worker count for --scheduler threads/processes or a local cluster")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     p.set_defaults(func=run)
 
@@ -49,14 +68,21 @@ def run(args):
     if args.radius is not None and args.radius < 0:
         raise CLIError(f"--radius must be >= 0, got {args.radius}")
     out = _output_path(args)
-    if out.suffix.lower() not in (".png", ".tif", ".tiff", ".npy", ".jpg", ".jpeg", ".webp"):
-        raise CLIError(f"output {out} must end in .png, .tif or .npy")
+    if out.suffix.lower() not in (".png", ".tif", ".tiff", ".npy", ".jpg", ".jpeg", ".webp",
+                                  ".zarr"):
+        raise CLIError(f"output {out} must end in .png, .tif, .npy or .zarr")
     if not out.parent.is_dir() and str(out.parent):
         raise CLIError(f"output folder does not exist: {out.parent}")
-    image = np.asarray(read_image(args.input))
+    if args.tile is not None and args.tile < 1:
+        raise CLIError(f"--tile must be >= 1, got {args.tile}")
+    if args.address and args.scheduler != "distributed":
+        raise CLIError("--address needs --scheduler distributed")
     footprint = parse_footprint(args.footprint) if args.footprint else None
     radius = None if footprint is not None else (3 if args.radius is None else args.radius)
     backend = None if args.backend == "auto" else args.backend
+    if _streamed(args, out):
+        return _run_streamed(args, out, radius, footprint, backend)
+    image = np.asarray(read_image(args.input))
     if backend == "cuda":
         from .._backend import cupy_or_none, gpu_available
 
@@ -82,6 +108,99 @@ def run(args):
               f"({np.nanmin(emap):.3g}..{np.nanmax(emap):.3g} bits) in {seconds:.2f} s "
               f"({mpix / max(seconds, 1e-9):.1f} Mpix/s)", file=sys.stdout)
     return 0
+
+
+def _streamed(args, out) -> bool:
+    src = Path(args.input)
+    if src.suffix.lower() not in _STREAM_IN:
+        if args.tile or args.scheduler:
+            raise CLIError(f"--tile/--scheduler need a .tif, .npy or .zarr input, not {src.name}")
+        return False
+    if out.suffix.lower() == ".zarr" or src.suffix.lower() == ".zarr" or args.tile \
+            or args.scheduler:
+        if out.suffix.lower() not in _STREAM_OUT:
+            raise CLIError(f"a streamed map is written to .zarr, .tif or .npy, not {out.name}")
+        return True
+    if out.suffix.lower() not in _STREAM_OUT:
+        return False
+    from ..io_big import open_source
+
+    source = open_source(src)
+    return int(np.prod(source.shape)) > STREAM_PIXELS
+
+
+def _run_streamed(args, out, radius, footprint, backend):
+    """Tile-by-tile map of a big image into a .zarr/.tif/.npy created up front."""
+    from .._backend import gpu_available
+    from .._stream import make_request, source_stats
+    from ..io_big import create_sink, open_source
+
+    source = open_source(args.input)
+    if source.ndim not in (2, 3):
+        raise CLIError(f"{args.input}: expected a 2-D image or 3-D volume, got shape "
+                       f"{source.shape}")
+    side = args.tile or (1024 if source.ndim == 2 else 128)
+    if out.suffix.lower() in (".tif", ".tiff"):
+        side = max(16, -(-side // 16) * 16)  # TIFF tiles are multiples of 16
+    tile = (side,) * source.ndim
+    req = make_request("entropy", source.shape, source.dtype, radius=radius, footprint=footprint,
+                       mode=args.mode, bins=args.bins, estimator=args.estimator, base=args.base,
+                       backend=backend, stats=source_stats(source, tile))
+    device = None
+    if backend == "cuda" and not gpu_available():
+        raise CLIError("--backend cuda needs CuPy and an NVIDIA GPU; none is usable here")
+    if backend in (None, "cuda") and source.ndim == 2 and gpu_available():
+        device = "cuda"
+    progress = not args.quiet and sys.stderr.isatty()
+    start = time.perf_counter()
+    sink = create_sink(out, source.shape, tile)
+    try:
+        if args.scheduler:
+            from .._dask import run_dask
+
+            run_dask(source, sink, req, tile, scheduler=args.scheduler, address=args.address,
+                     workers=args.workers, progress=progress)
+        elif hasattr(sink, "write_tiles"):
+            sink.write_tiles(_tiff_order(source, req, tile, progress, device))
+        else:
+            from .._stream import stream_map
+
+            stream_map(source, sink, req, tile, progress=progress, device=device)
+        sink.commit()
+    except BaseException:
+        sink.abort()
+        raise
+    seconds = time.perf_counter() - start
+    if not args.quiet:
+        mpix = int(np.prod(source.shape)) / 1e6
+        shape = "x".join(str(s) for s in source.shape)
+        print(f"wrote {out}: {shape} entropy map, streamed in {side}-pixel tiles, "
+              f"in {seconds:.2f} s ({mpix / max(seconds, 1e-9):.1f} Mpix/s)", file=sys.stdout)
+    return 0
+
+
+def _tiff_order(source, req, tile, progress, device):
+    """2-D tiles in TIFF order; for volumes, slabs of tile[0] planes yielded plane by plane."""
+    from .._stream import iter_tiles, tiles_of
+
+    if len(req.shape) == 2:
+        for _, values in iter_tiles(source, req, tile, progress=progress, device=device):
+            yield values
+        return
+    depth, height, width = req.shape
+    plane_tiles = tiles_of((height, width), tile[1:])
+    for z0 in range(0, depth, tile[0]):
+        z1 = min(depth, z0 + tile[0])
+        slab = np.empty((z1 - z0, height, width), dtype=np.float32)
+        for (a0, a1), (b0, b1) in plane_tiles:
+            from .._stream import tile_from_reader
+
+            t = ((z0, z1), (a0, a1), (b0, b1))
+            slab[:, a0:a1, b0:b1] = tile_from_reader(lambda s: np.asarray(source[s]), None, req,
+                                                     t, source.dtype)
+        for plane in slab:
+            for (a0, a1), (b0, b1) in plane_tiles:
+                yield plane[a0:a1, b0:b1]
 
 
 def demo(out_dir: Path, quiet: bool):

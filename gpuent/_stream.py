@@ -1,0 +1,371 @@
+"""Windowed maps tile by tile: the exact tiling shared by the Dask path and the streaming CLI.
+
+A windowed map of a large image is cut into output tiles. The output pixel i
+of an axis of length n sees the padded coordinates i + o (o in [0, 2r]) and
+the global boundary map of :func:`~gpuent._kernels.histogram.spec.boundary_index`
+sends each padded coordinate to a source index (or -1: not counted, for
+``mode="clip"``). For a tile [a, b) the needed source indices are therefore
+``gmap[a:b + 2r]``: a few contiguous runs (the tile plus its halo, and for
+reflect/mirror/wrap the rows on the far side). Only those are read, gathered
+into a small *region*, and the kernel runs with the plan's index maps replaced
+by maps into the region. Levels use the *global* facts (K for integer images,
+the value range for binned floats), so every tile adds exactly the integers the
+in-memory computation adds for the same pixel, and the map is bit for bit the
+in-memory map whatever the tiling, also for tiles smaller than the radius.
+
+Streaming (:func:`stream_map`) reads tile + halo windows from a source
+(:mod:`gpuent.io_big`), computes, and writes each tile into an output created
+up front, so peak memory is bounded by a few tiles whatever the image size.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import uuid
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ._kernels.histogram.spec import boundary_index, plan_window
+from ._validate import (
+    MAX_INTEGER_LEVEL,
+    check_base,
+    check_bins,
+    check_dtype,
+    check_estimator,
+    check_image,
+    check_mask,
+    check_mode,
+    check_value_range,
+    check_window,
+)
+
+__all__ = ["MapRequest", "make_request", "tile_geometry", "compute_tile", "stream_map",
+           "tiles_of", "proxy_array", "iter_tiles"]
+
+KINDS = ("entropy", "expected", "renyi")
+
+
+@dataclass
+class MapRequest:
+    """A validated windowed-map request with its global level facts resolved."""
+
+    kind: str
+    shape: tuple
+    footprint: np.ndarray
+    mode: str
+    nlevels: int
+    bins: int | None
+    value_range: tuple | None
+    out_dtype: object
+    estimator: str = "plugin"
+    base: float = 2.0
+    f: object = None
+    alpha: float = 1.0
+    backend: str | None = None
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @property
+    def radii(self) -> tuple:
+        return tuple(s // 2 for s in self.footprint.shape)
+
+
+def proxy_array(shape, dtype):
+    """A zero-stride NumPy view of ``shape`` (no memory): validators see shape and dtype."""
+    return np.lib.stride_tricks.as_strided(np.zeros(1, dtype=dtype), shape=tuple(shape),
+                                           strides=(0,) * len(shape))
+
+
+def make_request(kind, shape, dtype, *, radius=None, footprint=None, mode="clip", bins=None,
+                 value_range=None, estimator="plugin", base=2, f=None, alpha=1.0, mask_shape=None,
+                 dtype_out=None, backend=None, stats=None) -> MapRequest:
+    """Validate a request as the in-memory function does, and resolve its global level facts.
+
+    ``stats(need)`` computes global facts over the whole image when asked:
+    ``need`` is ``"int"`` (returns (min, max) of the values) or ``"range"``
+    (returns (lo, hi, any_inf) over finite counted pixels, or lo = hi = 0 when
+    there are none). It is called at most once.
+    """
+    if kind not in KINDS:  # pragma: no cover - internal
+        raise ValueError(kind)
+    proxy = proxy_array(shape, dtype)
+    _, proxy = check_image(proxy, ndims=(2, 3))
+    if kind == "entropy":
+        check_estimator(estimator)
+    if kind in ("entropy", "renyi"):
+        base = check_base(base)
+    if kind == "expected" and not callable(f):
+        raise TypeError("f must be a callable taking an array of probabilities")
+    check_mode(mode)
+    fp = check_window(radius, footprint, len(shape))
+    if mask_shape is not None:
+        check_mask(proxy_array(mask_shape, bool), proxy, np)
+    out_dtype = check_dtype(dtype_out, np)
+    bins = check_bins(bins)
+    value_range = check_value_range(value_range)
+    kindc = np.dtype(dtype).kind
+    if kindc == "f" and bins is None:
+        raise ValueError(
+            "a floating-point image needs bins=K (the number of intensity levels), "
+            "and optionally value_range=(lo, hi)"
+        )
+    if bins is not None:
+        nlevels = bins
+        if value_range is None:
+            lo, hi, any_inf = stats("range")
+            if kindc == "f" and any_inf:
+                raise ValueError(
+                    "the image has infinite values; give value_range=(lo, hi) for binning")
+            value_range = (float(lo), float(hi))
+    elif kindc == "b":
+        nlevels = 2
+    elif np.dtype(dtype) == np.uint8:
+        nlevels = 256
+    else:
+        lo, hi = (int(v) for v in stats("int"))
+        if lo < 0 or hi >= MAX_INTEGER_LEVEL:
+            raise ValueError(
+                f"integer image values must lie in [0, {MAX_INTEGER_LEVEL}) to be used as levels "
+                f"(found {lo}..{hi}); pass bins=K to bin them instead"
+            )
+        nlevels = hi + 1
+    if kind == "renyi":
+        alpha = float(alpha)
+        if not (alpha >= 0 and math.isfinite(alpha)):
+            raise ValueError(f"alpha must be finite and >= 0, got {alpha}")
+        if alpha == 1.0:
+            kind = "entropy"
+            estimator = "plugin"
+    return MapRequest(kind, tuple(int(s) for s in shape), fp, mode, int(nlevels), bins,
+                      value_range, out_dtype, estimator, base, f, alpha, backend)
+
+
+# --------------------------------------------------------------------------- plans
+
+_PLANS: dict = {}
+
+
+def _base_plan(req: MapRequest):
+    """The request's plan (tables), built once per process and request token."""
+    plan = _PLANS.get(req.token)
+    if plan is None:
+        dummy = (1,) * len(req.shape)
+        if req.kind == "entropy":
+            plan = plan_window(dummy, req.footprint, req.mode, req.nlevels,
+                               estimator=req.estimator, base=req.base)
+        elif req.kind == "expected":
+            plan = plan_window(dummy, req.footprint, req.mode, req.nlevels, f=req.f)
+        else:
+            exponent = req.alpha - 1.0
+            plan = plan_window(dummy, req.footprint, req.mode, req.nlevels,
+                               f=lambda p: p**exponent)
+        if len(_PLANS) > 8:
+            _PLANS.clear()
+        _PLANS[req.token] = plan
+    return plan
+
+
+# --------------------------------------------------------------------------- geometry
+
+def tile_geometry(shape, radii, mode, tile):
+    """Per axis: (sorted unique source indices needed, index map into them) for ``tile``.
+
+    ``tile`` is a tuple of (start, stop) per axis. The index map has length
+    (stop - start) + 2 r with -1 where ``mode="clip"`` leaves the image.
+    """
+    geo = []
+    for n, r, (a, b) in zip(shape, radii, tile):
+        gmap = boundary_index(int(n), int(r), int(r), mode)[a:b + 2 * r]
+        inside = gmap >= 0
+        uniq = np.unique(gmap[inside])
+        local = np.full(gmap.shape, -1, dtype=np.int64)
+        local[inside] = np.searchsorted(uniq, gmap[inside])
+        geo.append((uniq, local))
+    return geo
+
+
+def runs(idx):
+    """Maximal contiguous runs of sorted unique ``idx``: list of (position, start, stop)."""
+    if idx.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(idx) != 1) + 1
+    starts = np.concatenate([[0], breaks])
+    stops = np.concatenate([breaks, [idx.size]])
+    return [(int(p), int(idx[p]), int(idx[q - 1]) + 1) for p, q in zip(starts, stops)]
+
+
+def read_region(read, uniq_per_axis, region):
+    """Fill ``region`` with the source pixels at ``uniq_per_axis`` through ``read(slices)``.
+
+    Reads one box per combination of contiguous runs (usually one box: the
+    tile and its halo).
+    """
+    for combo in itertools.product(*(runs(u) for u in uniq_per_axis)):
+        src = tuple(slice(s, e) for _, s, e in combo)
+        dst = tuple(slice(p, p + e - s) for p, s, e in combo)
+        region[dst] = read(src)
+    return region
+
+
+def fill_from_blocks(region, uniq_per_axis, pieces, xp):
+    """Fill ``region`` from (origin, block) pieces that cover the needed source indices."""
+    for origin, block in pieces:
+        dst = []
+        src = []
+        for u, o, n in zip(uniq_per_axis, origin, block.shape):
+            p0, p1 = np.searchsorted(u, [o, o + n])
+            if p1 <= p0:
+                break
+            dst.append(slice(int(p0), int(p1)))
+            loc = u[p0:p1] - o
+            if loc[-1] - loc[0] + 1 == loc.size:
+                src.append(slice(int(loc[0]), int(loc[-1]) + 1))
+            else:
+                src.append(loc)
+        else:
+            part = block[tuple(s if isinstance(s, slice) else slice(None) for s in src)]
+            for ax, s in enumerate(src):
+                if not isinstance(s, slice):
+                    part = xp.take(part, xp.asarray(s), axis=ax)
+            region[tuple(dst)] = part
+    return region
+
+
+def tiles_of(shape, tile):
+    """Row-major list of tiles ((start, stop) per axis) of at most ``tile`` pixels per axis."""
+    axes = [[(a, min(a + t, n)) for a in range(0, n, t)] for n, t in zip(shape, tile)]
+    return list(itertools.product(*axes))
+
+
+# --------------------------------------------------------------------------- compute
+
+def _run_path(xp, levels, valid, plan, out_dtype, backend):
+    from ._backend import choose_backend
+    from ._kernels.histogram.reference import windowed_reference
+
+    available = ["reference", "cpu"]
+    if len(plan.shape) == 2:
+        available.append("cuda")
+    path = choose_backend(backend, xp, available)
+    if path == "cpu":
+        from ._kernels.histogram._cpu import windowed_cpu
+
+        return windowed_cpu(levels, valid, plan, out_dtype)
+    if path == "cuda":
+        from ._kernels.histogram._cuda import windowed_cuda
+
+        return windowed_cuda(levels, valid, plan, out_dtype)
+    return windowed_reference(xp, levels, valid, plan, out_dtype)
+
+
+def compute_tile(region, mask_region, local_maps, tile_shape, req: MapRequest):
+    """The map on one tile from its gathered source ``region`` (NumPy or CuPy)."""
+    from ._backend import array_namespace
+    from ._levels import image_levels
+
+    xp = array_namespace(region)
+    levels = image_levels(xp, region, bins=req.bins, value_range=req.value_range,
+                          mask=mask_region)
+    # The kernels read the source with the output's shape, so the map is computed on an
+    # output of the region's shape: its first tile_shape pixels per axis are the tile, the
+    # rest see nothing (maps of -1) and are cut off.
+    full = tuple(region.shape)
+    maps = []
+    for m, t, n, r in zip(local_maps, tile_shape, full, req.radii):
+        ext = np.full(n + 2 * r, -1, dtype=np.int64)
+        ext[:t + 2 * r] = m
+        maps.append(ext)
+    plan = replace(_base_plan(req), shape=full, index_maps=maps, nlevels=req.nlevels)
+    out_dtype = xp.float32 if req.out_dtype == np.float32 else xp.float64
+    cut = tuple(slice(0, t) for t in tile_shape)
+    if req.kind != "renyi":
+        out = _run_path(xp, levels.levels, levels.valid, plan, out_dtype, req.backend)
+        return out[cut] if full != tuple(tile_shape) else out
+    power = _run_path(xp, levels.levels, levels.valid, plan, xp.float64, req.backend)[cut]
+    h = xp.log(power) / ((1.0 - req.alpha) * math.log(req.base))
+    return xp.astype(h, out_dtype)
+
+
+def tile_from_reader(read, read_mask, req: MapRequest, tile, dtype, device=None):
+    """Read the tile's region through ``read(slices)`` (and ``read_mask``) and compute it.
+
+    ``device="cuda"`` moves the region to the GPU (CuPy) and the result back.
+    """
+    geo = tile_geometry(req.shape, req.radii, req.mode, tile)
+    uniq = [g[0] for g in geo]
+    region = read_region(read, uniq, np.empty(tuple(u.size for u in uniq), dtype=dtype))
+    mask = None
+    if read_mask is not None:
+        mask = read_region(read_mask, uniq, np.empty(region.shape, dtype=bool))
+    if device == "cuda":
+        from ._backend import cupy_or_none
+
+        cp = cupy_or_none()
+        region = cp.asarray(region)
+        mask = None if mask is None else cp.asarray(mask)
+    values = compute_tile(region, mask, [g[1] for g in geo], [b - a for a, b in tile], req)
+    if device == "cuda":
+        values = values.get()
+    return values
+
+
+# --------------------------------------------------------------------------- streaming
+
+def source_stats(source, tile):
+    """A ``stats`` callable for :func:`make_request` that streams over ``source``."""
+
+    def stats(need):
+        lo, hi, any_inf, found = math.inf, -math.inf, False, False
+        for t in tiles_of(source.shape, tile):
+            block = np.asarray(source[tuple(slice(a, b) for a, b in t)])
+            if need == "int":
+                lo = min(lo, int(block.min()))
+                hi = max(hi, int(block.max()))
+                found = True
+                continue
+            x = block.astype(np.float64)
+            ok = np.isfinite(x)
+            any_inf = any_inf or bool(np.isinf(x).any())
+            if ok.any():
+                found = True
+                lo = min(lo, float(x[ok].min()))
+                hi = max(hi, float(x[ok].max()))
+        if need == "int":
+            return lo, hi
+        return (lo, hi, any_inf) if found else (0.0, 0.0, any_inf)
+
+    return stats
+
+
+def stream_map(source, sink, req: MapRequest, tile, *, progress=False, device=None):
+    """Compute ``req`` over ``source`` tile by tile in row-major order, handing tiles to ``sink``.
+
+    ``source`` supports ``shape``, ``dtype`` and basic slicing (see
+    :mod:`gpuent.io_big`); ``sink(tile, values)`` stores one tile. Only one
+    tile and its halo are in memory at a time.
+    """
+    for _ in iter_tiles(source, req, tile, progress=progress, device=device, sink=sink):
+        pass
+
+
+def iter_tiles(source, req: MapRequest, tile, *, progress=False, device=None, sink=None):
+    """Yield ``(tile, values)`` in row-major tile order (after ``sink`` stored them, if given)."""
+    from tqdm.auto import tqdm
+
+    dtype = np.dtype(source.dtype)
+
+    def read(slices):
+        return np.asarray(source[slices])
+
+    bar = tqdm(total=int(np.prod(req.shape)), unit="pix", unit_scale=True, disable=not progress,
+               desc="entropy", leave=False)
+    try:
+        for t in tiles_of(req.shape, tile):
+            values = tile_from_reader(read, None, req, t, dtype, device=device)
+            if sink is not None:
+                sink(t, values)
+            bar.update(int(np.prod([b - a for a, b in t])))
+            yield t, values
+    finally:
+        bar.close()

@@ -1,0 +1,339 @@
+"""Images larger than memory: lazy sources and tile-by-tile sinks (extra ``io``: tifffile, zarr).
+
+:func:`open_source` returns an array-like (``shape``, ``dtype``, ``ndim`` and
+basic slicing ``src[y0:y1, x0:x1]`` -> NumPy) that reads only what is sliced:
+
+* ``.npy``: read with ``os.pread`` from the file (no memory map, so reading a
+  large file does not grow the process's resident memory);
+* TIFF (8/16-bit, BigTIFF, tiled or striped, compressed or not; multi-page
+  stacks as 3-D volumes; RGB by luminance): uncompressed contiguous data is
+  read like ``.npy``, anything else through ``tifffile``'s Zarr view, which
+  decodes only the tiles/strips sliced;
+* ``.zarr`` (Zarr v3, or v2) arrays.
+
+Sources pickle as their path, so Dask workers open the file themselves.
+
+:func:`create_sink` creates the output up front (``.zarr``, BigTIFF ``.tif``,
+``.npy``) under a temporary name next to the target; tiles are written as they
+come and ``commit()`` renames it into place, so an output is whole or absent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["open_source", "create_sink", "ZARR_SUFFIXES", "TIFF_SUFFIXES"]
+
+ZARR_SUFFIXES = (".zarr",)
+TIFF_SUFFIXES = (".tif", ".tiff")
+_LUMA = np.array([0.299, 0.587, 0.114])
+
+
+def _need(module):
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise OSError(f"{module} is needed for this file; pip install 'gpuent[io]'") from None
+
+
+class RawSource:
+    """C-ordered pixels at ``offset`` in a file, read with ``os.pread``."""
+
+    def __init__(self, path, offset, shape, dtype):
+        self.path = str(path)
+        self.offset = int(offset)
+        self.shape = tuple(int(s) for s in shape)
+        self.dtype = np.dtype(dtype)
+        self.ndim = len(self.shape)
+        self._fd = None
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_fd"] = None
+        return state
+
+    def _file(self):
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDONLY)
+        return self._fd
+
+    def __del__(self):
+        with contextlib.suppress(Exception):
+            if self._fd is not None:
+                os.close(self._fd)
+
+    def __getitem__(self, key):
+        key = key if isinstance(key, tuple) else (key,)
+        key = key + (slice(None),) * (self.ndim - len(key))
+        box = [range(*k.indices(n)) for k, n in zip(key, self.shape)]
+        if any(b.step != 1 for b in box):
+            raise IndexError("RawSource supports contiguous slices only")
+        out = np.empty(tuple(len(b) for b in box), dtype=self.dtype)
+        if out.size == 0:
+            return out
+        item = self.dtype.itemsize
+        strides = np.cumprod((self.shape[1:] + (1,))[::-1])[::-1] * item
+        fd = self._file()
+        last = box[-1]
+        nbytes = len(last) * item
+        flat = out.reshape(-1, len(last))
+        for i, lead in enumerate(np.ndindex(*out.shape[:-1])):
+            pos = self.offset + int(sum((b.start + j) * s for b, j, s in zip(box, lead, strides)))
+            pos += last.start * item
+            data = os.pread(fd, nbytes, pos)
+            if len(data) != nbytes:
+                raise OSError(f"{self.path}: file is shorter than its header says")
+            flat[i] = np.frombuffer(data, dtype=self.dtype)
+        return out
+
+
+class _Gray:
+    """Luminance view of a (..., 3|4) colour source (ITU-R BT.601, in its own dtype)."""
+
+    def __init__(self, source):
+        self.source = source
+        self.shape = tuple(source.shape[:-1])
+        self.dtype = np.dtype(source.dtype)
+        self.ndim = len(self.shape)
+
+    def __getitem__(self, key):
+        from .io import to_grayscale
+
+        key = key if isinstance(key, tuple) else (key,)
+        return to_grayscale(np.asarray(self.source[key + (slice(None),)]))
+
+
+class TiffSource:
+    """A TIFF series read lazily (tifffile's Zarr view); pickles as its path."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        tf = _need("tifffile")
+        with tf.TiffFile(self.path) as tif:
+            series = tif.series[0]
+            self.shape = tuple(series.shape)
+            self.dtype = np.dtype(series.dtype)
+        self.ndim = len(self.shape)
+        self._z = None
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_z"] = None
+        return state
+
+    def __getitem__(self, key):
+        if self._z is None:
+            tf = _need("tifffile")
+            zarr = _need("zarr")
+            store = tf.imread(self.path, aszarr=True, series=0, level=0)
+            self._z = zarr.open_array(store, mode="r")
+        return np.asarray(self._z[key])
+
+
+def _tiff_source(path):
+    tf = _need("tifffile")
+    with tf.TiffFile(str(path)) as tif:
+        series = tif.series[0]
+        axes = series.axes
+        offset = series.dataoffset  # None unless uncompressed and contiguous
+        shape, dtype = tuple(series.shape), series.dtype
+        if offset is not None and tif.byteorder != "<" and np.dtype(dtype).itemsize > 1:
+            offset = None
+    src = RawSource(path, offset, shape, dtype) if offset is not None else TiffSource(path)
+    if axes.endswith("S") and shape[-1] in (3, 4):
+        return _Gray(src)
+    return src
+
+
+class ZarrSource:
+    """A Zarr array read lazily; pickles as its path."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        zarr = _need("zarr")
+        z = zarr.open_array(self.path, mode="r")
+        self.shape, self.dtype, self.ndim = tuple(z.shape), np.dtype(z.dtype), z.ndim
+        self.chunks = tuple(z.chunks)
+        self._z = None
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_z"] = None
+        return state
+
+    def __getitem__(self, key):
+        if self._z is None:
+            self._z = _need("zarr").open_array(self.path, mode="r")
+        return np.asarray(self._z[key])
+
+
+def open_source(path):
+    """Open an image file lazily: ``.npy``, TIFF or ``.zarr`` (see the module docstring)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in ZARR_SUFFIXES:
+        if not path.exists():
+            raise FileNotFoundError(f"no such image file: {path}")
+        try:
+            return ZarrSource(path)
+        except Exception as exc:
+            raise OSError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
+    if not path.is_file():
+        raise FileNotFoundError(f"no such image file: {path}")
+    try:
+        if suffix == ".npy":
+            with open(path, "rb") as fh:
+                version = np.lib.format.read_magic(fh)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                shape, fortran, dtype = read_header(fh)
+                offset = fh.tell()
+            if fortran or dtype.hasobject:
+                raise ValueError("only C-ordered numeric .npy files can be streamed")
+            return RawSource(path, offset, shape, dtype)
+        if suffix in TIFF_SUFFIXES:
+            return _tiff_source(path)
+    except (OSError, ValueError) as exc:
+        raise OSError(f"cannot read {path}: {exc}") from None
+    except Exception as exc:
+        raise OSError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
+    raise OSError(f"cannot stream {path}: use a .tif, .npy or .zarr image")
+
+
+# --------------------------------------------------------------------------- sinks
+
+class _Sink:
+    """Output under a temporary name; ``commit()`` renames it into place."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        folder = self.path.parent if str(self.path.parent) else Path(".")
+        if not folder.is_dir():
+            raise FileNotFoundError(f"output folder does not exist: {folder}")
+        self.folder = folder
+
+    def commit(self):
+        target = self.path
+        if target.is_dir() and not target.is_symlink():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=self.folder))
+            os.replace(target, old / "x")
+            os.replace(self.tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(self.tmp, target)
+
+    def abort(self):
+        tmp = Path(self.tmp)
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+
+class ZarrSink(_Sink):
+    def __init__(self, path, shape, chunks):
+        super().__init__(path)
+        zarr = _need("zarr")
+        self.tmp = tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".zarr", dir=self.folder)
+        os.rmdir(self.tmp)
+        self.array = zarr.create_array(store=self.tmp, shape=tuple(shape), chunks=tuple(chunks),
+                                       dtype="float32", fill_value=float("nan"))
+
+    def __call__(self, tile, values):
+        self.array[tuple(slice(a, b) for a, b in tile)] = np.asarray(values, dtype=np.float32)
+
+    def __getstate__(self):  # workers reopen the store by path
+        state = dict(self.__dict__)
+        state["array"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.array = _need("zarr").open_array(self.tmp, mode="r+")
+
+
+class NpySink(_Sink):
+    """A float32 ``.npy`` written with ``os.pwrite`` (no memory map: bounded memory)."""
+
+    def __init__(self, path, shape):
+        super().__init__(path)
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".npy",
+                                        dir=self.folder)
+        self.shape = tuple(int(s) for s in shape)
+        header = {"descr": np.lib.format.dtype_to_descr(np.dtype("<f4")),
+                  "fortran_order": False, "shape": self.shape}
+        with os.fdopen(fd, "wb") as fh:
+            np.lib.format.write_array_header_1_0(fh, header) if _fits_v1(header) else \
+                np.lib.format.write_array_header_2_0(fh, header)
+            self.offset = fh.tell()
+            fh.truncate(self.offset + 4 * int(np.prod(self.shape)))
+
+    def __call__(self, tile, values):
+        values = np.ascontiguousarray(values, dtype="<f4")
+        strides = np.cumprod((self.shape[1:] + (1,))[::-1])[::-1] * 4
+        fd = os.open(self.tmp, os.O_WRONLY)
+        try:
+            x0 = tile[-1][0]
+            rows = values.reshape(-1, values.shape[-1])
+            for i, lead in enumerate(np.ndindex(*values.shape[:-1])):
+                pos = self.offset + 4 * x0 + int(sum((t[0] + j) * s
+                                                     for t, j, s in zip(tile, lead, strides)))
+                os.pwrite(fd, rows[i].tobytes(), pos)
+        finally:
+            os.close(fd)
+
+
+def _fits_v1(header):
+    return len(repr(header)) < 60000
+
+
+class TiffSink(_Sink):
+    """A tiled BigTIFF float32 map; tiles must arrive in row-major tile order (pages in order)."""
+
+    def __init__(self, path, shape, tile):
+        super().__init__(path)
+        tf = _need("tifffile")
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tif",
+                                        dir=self.folder)
+        os.close(fd)
+        self.shape = tuple(int(s) for s in shape)
+        self.tile = tuple(int(t) for t in tile[-2:])
+        self._tf = tf
+
+    def write_tiles(self, tiles):
+        """``tiles``: an iterator of 2-D arrays, each at most ``tile``, in file order."""
+        th, tw = self.tile
+
+        def padded():
+            for values in tiles:
+                values = np.asarray(values, dtype=np.float32)
+                if values.shape != (th, tw):
+                    full = np.zeros((th, tw), dtype=np.float32)
+                    full[:values.shape[0], :values.shape[1]] = values
+                    values = full
+                yield values
+
+        with self._tf.TiffWriter(self.tmp, bigtiff=True) as tw_:
+            tw_.write(padded(), shape=self.shape, dtype=np.float32, tile=self.tile,
+                      photometric="minisblack", compression=None)
+
+
+def create_sink(path, shape, tile):
+    """The output for a map of ``shape`` computed in ``tile`` blocks, by suffix."""
+    suffix = Path(path).suffix.lower()
+    if suffix in ZARR_SUFFIXES:
+        return ZarrSink(path, shape, tile)
+    if suffix == ".npy":
+        return NpySink(path, shape)
+    if suffix in TIFF_SUFFIXES:
+        return TiffSink(path, shape, tile)
+    raise ValueError(f"output {path} must end in .zarr, .tif or .npy for a streamed map")

@@ -1,0 +1,155 @@
+"""Streaming big images tile by tile: readers, writers, the CLI, and bounded memory."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import gpuent as ge
+from gpuent._stream import make_request, source_stats, stream_map
+from gpuent.cli import main
+from gpuent.io_big import create_sink, open_source
+
+tifffile = pytest.importorskip("tifffile")
+zarr = pytest.importorskip("zarr")
+
+MODES = ["clip", "reflect", "mirror", "wrap"]
+
+
+def _load(path):
+    path = str(path)
+    if path.endswith(".zarr"):
+        return zarr.open_array(path, mode="r")[:]
+    if path.endswith(".npy"):
+        return np.load(path)
+    return tifffile.imread(path)
+
+
+@pytest.fixture(scope="module")
+def img():
+    return np.random.default_rng(0).integers(0, 256, (150, 170), dtype=np.uint8)
+
+
+@pytest.fixture(scope="module")
+def inputs(img, tmp_path_factory):
+    d = tmp_path_factory.mktemp("in")
+    np.save(d / "a.npy", img)
+    tifffile.imwrite(d / "tiled.tif", img, tile=(32, 32), compression="zlib", bigtiff=True)
+    tifffile.imwrite(d / "strip.tif", img)
+    z = zarr.create_array(store=str(d / "a.zarr"), shape=img.shape, chunks=(64, 64),
+                          dtype="uint8")
+    z[:] = img
+    return d
+
+
+@pytest.mark.parametrize("name", ["a.npy", "tiled.tif", "strip.tif", "a.zarr"])
+def test_sources_read_boxes(inputs, img, name):
+    src = open_source(inputs / name)
+    assert src.shape == img.shape and src.dtype == np.uint8
+    assert np.array_equal(src[10:40, 150:170], img[10:40, 150:170])
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("tile", [3, 40, 200])
+def test_stream_equals_in_memory(inputs, img, mode, tile, tmp_path):
+    if tile < 5:  # tiles smaller than the radius: many tiles, so a smaller image
+        img = img[:40, :50]
+        tifffile.imwrite(tmp_path / "small.tif", img, tile=(16, 16))
+        src = open_source(tmp_path / "small.tif")
+    else:
+        src = open_source(inputs / "tiled.tif")
+    req = make_request("entropy", src.shape, src.dtype, radius=5, mode=mode,
+                       stats=source_stats(src, (64, 64)))
+    sink = create_sink(tmp_path / "o.npy", src.shape, (tile, tile))
+    stream_map(src, sink, req, (tile, tile))
+    sink.commit()
+    assert np.array_equal(np.load(tmp_path / "o.npy"), ge.local_entropy(img, 5, mode=mode))
+
+
+def test_stream_binned_float_and_uint16_volume(tmp_path):
+    rng = np.random.default_rng(1)
+    f = rng.normal(size=(60, 50)).astype(np.float32)
+    f[30:, 40:] *= 5
+    np.save(tmp_path / "f.npy", f)
+    assert main(["entropy", str(tmp_path / "f.npy"), "--bins", "32", "-r", "2", "--tile", "16",
+                 "-o", str(tmp_path / "f.zarr"), "-q"]) == 0
+    assert np.array_equal(_load(tmp_path / "f.zarr"), ge.local_entropy(f, 2, bins=32))
+    vol = rng.integers(0, 3000, (9, 40, 45), dtype=np.uint16)
+    tifffile.imwrite(tmp_path / "vin.tif", vol)  # a multi-page stack is a volume
+    for out in ("v.zarr", "v.tif", "v.npy"):
+        assert main(["entropy", str(tmp_path / "vin.tif"), "-r", "1", "--mode", "reflect",
+                     "--tile", "16", "-o", str(tmp_path / out), "-q"]) == 0
+        assert np.array_equal(_load(tmp_path / out), ge.local_entropy(vol, 1, mode="reflect"))
+
+
+@pytest.mark.parametrize("name", ["a.npy", "tiled.tif", "strip.tif", "a.zarr"])
+@pytest.mark.parametrize("out", ["o.zarr", "o.tif", "o.npy"])
+def test_cli_outputs(inputs, img, name, out, tmp_path):
+    argv = ["entropy", str(inputs / name), "-r", "4", "--mode", "wrap", "--tile", "48",
+            "-o", str(tmp_path / out), "-q"]
+    assert main(argv) == 0
+    assert np.array_equal(_load(tmp_path / out), ge.local_entropy(img, 4, mode="wrap"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [out]  # no temporary left behind
+
+
+@pytest.mark.parametrize("scheduler", ["threads", "processes"])
+def test_cli_dask_schedulers(inputs, img, scheduler, tmp_path):
+    for out in ("o.zarr", "o.tif"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "gpuent", "entropy", str(inputs / "a.npy"), "-r", "3",
+             "--mode", "mirror", "--tile", "64", "--scheduler", scheduler, "--workers", "2",
+             "-o", str(tmp_path / out), "-q"], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert np.array_equal(_load(tmp_path / out), ge.local_entropy(img, 3, mode="mirror"))
+
+
+def test_cli_zarr_overwrite_and_errors(inputs, tmp_path, capsys):
+    out = tmp_path / "o.zarr"
+    assert main(["entropy", str(inputs / "a.npy"), "-o", str(out), "-q"]) == 0
+    assert main(["entropy", str(inputs / "a.npy"), "-r", "1", "-o", str(out)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    assert main(["entropy", str(inputs / "a.npy"), "-o", str(tmp_path / "x.png"),
+                 "--tile", "8"]) == 2
+    assert main(["entropy", str(inputs / "a.npy"), "--address", "tcp://x:1",
+                 "-o", str(out)]) == 2
+    assert main(["entropy", str(tmp_path / "missing.zarr"), "-o", str(out)]) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o.zarr"]
+
+
+def _peak_rss_kb(argv):
+    """Peak RSS (kB) of ``python -m gpuent ARGV``, measured by a parent that runs only it."""
+    script = textwrap.dedent(f"""
+        import resource, subprocess, sys
+        subprocess.run([sys.executable, "-m", "gpuent", *{list(argv)!r}], check=True)
+        print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return int(proc.stdout.split()[-1])
+
+
+def _tiled_tiff(path, n):
+    rng = np.random.default_rng(0)
+    m = -(-n // 256)
+    tiles = (rng.integers(0, 256, (256, 256), dtype=np.uint8) for _ in range(m * m))
+    tifffile.imwrite(path, tiles, shape=(n, n), dtype=np.uint8, tile=(256, 256), bigtiff=True)
+
+
+def test_peak_memory_is_bounded(tmp_path):
+    """Streaming a 4000 x 4000 uint8 TIFF (16 MB in, 64 MB of float32 out) costs about what
+    a 512 x 512 one costs: the in-memory path would add > 80 MB (image + map + levels)."""
+    _tiled_tiff(tmp_path / "small.tif", 512)
+    _tiled_tiff(tmp_path / "big.tif", 4000)
+    opts = ["-r", "3", "--tile", "512", "-q"]
+    small = _peak_rss_kb(["entropy", str(tmp_path / "small.tif"), "-o",
+                          str(tmp_path / "s.zarr"), *opts])
+    big = _peak_rss_kb(["entropy", str(tmp_path / "big.tif"), "-o", str(tmp_path / "b.zarr"),
+                        *opts])
+    assert big - small < 40 * 1024, (small, big)
+    out = zarr.open_array(str(tmp_path / "b.zarr"), mode="r")
+    assert out.shape == (4000, 4000) and np.isfinite(out[:8, :8]).all()
