@@ -5,7 +5,7 @@ Importing gpuent never needs CuPy or a GPU; CuPy inputs use the GPU paths.
 
 __version__ = "0.1.0"
 
-from . import footprints
+from . import footprints, ising
 from .entropy import (
     expected,
     intensity_distribution,
@@ -35,6 +35,7 @@ __all__ = [
     "gaussian_blur",
     "generalized_dimensions",
     "information_dimension",
+    "ising",
     "intensity_distribution",
     "intensity_entropy",
     "local_entropy",

@@ -1,0 +1,173 @@
+"""Ising sweeps on an NVIDIA GPU (CuPy RawKernels): flips per nanosecond, and bit-exactness
+against the CPU (Numba) path on the same lattice.
+
+    python benchmarks/bench_ising_gpu.py [--sweeps 50] [--repeats 3] [--quick]
+
+Rows: binary torus 4096^2, 16384^2, 32768^2; edge and symmetric-metric models at 16384^2;
+a movie run (a frame every sweep on 2048^2, rendered on the device and copied to pinned
+host buffers, encoded by the writer thread) against the same run without frames.
+Anchor: NVIDIA's ising-gpu example reports flips/ns for its basic and tensor-core
+kernels; compare rows by hand. Writes benchmarks/results/ising-gpu-<device>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import platform
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from gpuent import ising  # noqa: E402
+from gpuent._backend import gpu_available  # noqa: E402
+
+BETA = 0.4406868
+
+
+def _cupy_model(model):
+    import cupy as cp
+
+    aux = None if model.aux is None else cp.asarray(model.aux)
+    return ising.IsingModel(model.kind, cp.asarray(model.spins), aux, model.edge_spins)
+
+
+def _model(kind, n):
+    if kind == "torus":
+        return ising.torus((n, n), init="random", seed=0)
+    img = ising.letters_image((1024, 1024))
+    big = np.tile(img, (n // 1024, n // 1024)) if n >= 1024 else ising.letters_image((n, n))
+    if kind == "edge":
+        return ising.edge_model(big)
+    return ising.metric_model(big, energy="symmetric")
+
+
+def _time_gpu(sim, sweeps, repeats, **kw):
+    import cupy as cp
+
+    sim.run(2, beta=BETA, record_every=0, **{k: v for k, v in kw.items() if k != "movie"})
+    times = []
+    for _ in range(repeats):
+        cp.cuda.runtime.deviceSynchronize()
+        t0 = time.perf_counter()
+        sim.run(sweeps, beta=BETA, record_every=0, **kw)
+        sim._engine.sync()
+        cp.cuda.runtime.deviceSynchronize()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def _bit_exact(model, sweeps):
+    """Run ``sweeps`` sweeps on CPU and GPU from the same lattice and seed; compare."""
+    import cupy as cp
+
+    cpu = ising.Simulation(model, seed=99, backend="cpu")
+    gpu = ising.Simulation(_cupy_model(model), seed=99)
+    tc = cpu.run(sweeps, beta=BETA, record_every=sweeps)
+    tg = gpu.run(sweeps, beta=BETA, record_every=sweeps)
+    return bool(np.array_equal(cpu.spins, cp.asnumpy(gpu.spins))
+                and np.array_equal(tc.energy, tg.energy)
+                and np.array_equal(tc.magnetization, tg.magnetization))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sweeps", type=int, default=50)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--check-sweeps", type=int, default=3,
+                    help="sweeps of the CPU comparison (0: skip)")
+    ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    args = ap.parse_args(argv)
+    if not gpu_available():
+        print("bench_ising_gpu: no CUDA GPU visible to CuPy; nothing to do", file=sys.stderr)
+        return 1
+    import cupy as cp
+
+    props = cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)
+    name = props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
+    scale = 8 if args.quick else 1
+    configs = [("torus", 4096 // scale), ("torus", 16384 // scale), ("torus", 32768 // scale),
+               ("edge", 16384 // scale), ("metric", 16384 // scale)]
+    rows = []
+    print(f"{'model':8s} {'shape':>13s} {'sweeps':>6s} {'seconds':>9s} {'flips/ns':>9s} "
+          f"{'bit-exact':>9s}")
+    for kind, n in configs:
+        model = _model(kind, n)
+        sim = ising.Simulation(_cupy_model(model), seed=1)
+        secs = _time_gpu(sim, args.sweeps, args.repeats)
+        fpns = args.sweeps * n * n / secs / 1e9
+        exact = _bit_exact(model, args.check_sweeps) if args.check_sweeps else None
+        del sim
+        cp.get_default_memory_pool().free_all_blocks()
+        rows.append({"model": kind if kind != "metric" else "metric-symmetric",
+                     "shape": [n, n], "sweeps": args.sweeps, "seconds": secs,
+                     "flips_per_ns": fpns, "bit_exact_vs_cpu": exact})
+        print(f"{kind:8s} {n:>6d}x{n:<6d} {args.sweeps:6d} {secs:9.4f} {fpns:9.2f} "
+              f"{exact!s:>9s}")
+
+    # movie run: a frame every sweep on 2048^2 vs no frames
+    n = 2048 // (2 if args.quick else 1)
+    model = _model("torus", n)
+    sim = ising.Simulation(_cupy_model(model), seed=1)
+    plain = _time_gpu(sim, args.sweeps, args.repeats)
+    with tempfile.TemporaryDirectory() as tmp:
+        movie_secs = []
+        for r in range(args.repeats):
+            w = ising.MovieWriter(Path(tmp) / f"m{r}.mp4" if _has_ffmpeg()
+                                  else Path(tmp) / f"m{r}.gif", fps=25)
+            t0 = time.perf_counter()
+            sim.run(args.sweeps, beta=BETA, record_every=0, frames=1, movie=w)
+            sim._engine.sync()
+            t_sim = time.perf_counter() - t0
+            w.close()
+            movie_secs.append(t_sim)
+    msecs = float(np.median(movie_secs))
+    for label, secs in (("torus", plain), ("torus+movie", msecs)):
+        fpns = args.sweeps * n * n / secs / 1e9
+        rows.append({"model": label, "shape": [n, n], "sweeps": args.sweeps, "seconds": secs,
+                     "flips_per_ns": fpns, "bit_exact_vs_cpu": None,
+                     "frames": args.sweeps if label.endswith("movie") else 0})
+        print(f"{label:11s} {n:>5d}x{n:<5d} {args.sweeps:6d} {secs:9.4f} {fpns:9.2f}")
+    print(f"movie overhead: {msecs / plain:.2f}x the run without frames "
+          "(simulation side; the encoder runs in its own thread)")
+
+    import numba
+
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    result = {
+        "benchmark": "ising",
+        "device": name,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "versions": {"python": platform.python_version(), "numpy": np.__version__,
+                     "cupy": cp.__version__, "numba": numba.__version__,
+                     "cuda_runtime": cp.cuda.runtime.runtimeGetVersion(),
+                     "driver": cp.cuda.runtime.driverGetVersion()},
+        "beta": BETA,
+        "rows": rows,
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"ising-gpu-{slug}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {path}")
+    return 0
+
+
+def _has_ffmpeg():
+    try:
+        import imageio_ffmpeg  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+if __name__ == "__main__":
+    sys.exit(main())

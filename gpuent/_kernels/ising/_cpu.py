@@ -1,0 +1,328 @@
+"""Numba path of the Ising kernels (NumPy lattices, ``prange`` over rows).
+
+Same spec as :mod:`.reference` (see :mod:`gpuent._kernels.ising`): one Philox call per
+4 sites of a phase (8 columns of a row), the threshold table lookup, integer sums for
+the observables. Each row first fills a buffer with its Philox words (a loop LLVM
+vectorizes), then updates its sites. Compiled lazily on first call (``numba.njit`` is
+lazy) and cached on disk (module-level functions, so the cache hits across processes).
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+from numba import prange
+
+from . import CONT_OFFSET, CONT_SCALE, FIXED_SCALE, INT_OFFSET
+
+__all__ = ["KIND", "kernels", "observables", "sweep"]
+
+KIND = {"torus": 0, "edge": 1, "continuous": 2, "block": 3, "symmetric": 4}
+
+_u64 = np.uint64
+_M0 = _u64(0xD2511F53)
+_M1 = _u64(0xCD9E8D57)
+_W0 = _u64(0x9E3779B9)
+_W1 = _u64(0xBB67AE85)
+_MASK = _u64(0xFFFFFFFF)
+_S32 = _u64(32)
+_FX = np.float64(FIXED_SCALE)
+_CS = np.float64(CONT_SCALE)
+
+
+def _jit(*args, **kw):
+    return nb.njit(*args, cache=True, nogil=True, **kw)
+
+
+@nb.njit(inline="always")
+def _rnd(c0, c1, c2, c3, k0, k1):
+    p0 = _M0 * c0
+    p1 = _M1 * c2
+    return (p1 >> _S32) ^ c1 ^ k0, p1 & _MASK, (p0 >> _S32) ^ c3 ^ k1, p0 & _MASK
+
+
+# the 10 rounds written out: LLVM then vectorizes loops over counters (AVX2/AVX-512)
+@nb.njit(inline="always")
+def _philox_inline(c0, c1, c2, c3, k0, k1):
+    c0, c1, c2, c3 = _rnd(c0, c1, c2, c3, k0, k1)
+    k0, k1 = (k0 + _W0) & _MASK, (k1 + _W1) & _MASK
+    c0, c1, c2, c3 = _rnd(c0, c1, c2, c3, k0, k1)
+    k0, k1 = (k0 + _W0) & _MASK, (k1 + _W1) & _MASK
+    c0, c1, c2, c3 = _rnd(c0, c1, c2, c3, k0, k1)
+    k0, k1 = (k0 + _W0) & _MASK, (k1 + _W1) & _MASK
+    c0, c1, c2, c3 = _rnd(c0, c1, c2, c3, k0, k1)
+    k0, k1 = (k0 + _W0) & _MASK, (k1 + _W1) & _MASK
+    c0, c1, c2, c3 = _rnd(c0, c1, c2, c3, k0, k1)
+    k0, k1 = (k0 + _W0) & _MASK, (k1 + _W1) & _MASK
+    c0, c1, c2, c3 = _rnd(c0, c1, c2, c3, k0, k1)
+    k0, k1 = (k0 + _W0) & _MASK, (k1 + _W1) & _MASK
+    c0, c1, c2, c3 = _rnd(c0, c1, c2, c3, k0, k1)
+    k0, k1 = (k0 + _W0) & _MASK, (k1 + _W1) & _MASK
+    c0, c1, c2, c3 = _rnd(c0, c1, c2, c3, k0, k1)
+    k0, k1 = (k0 + _W0) & _MASK, (k1 + _W1) & _MASK
+    c0, c1, c2, c3 = _rnd(c0, c1, c2, c3, k0, k1)
+    k0, k1 = (k0 + _W0) & _MASK, (k1 + _W1) & _MASK
+    return _rnd(c0, c1, c2, c3, k0, k1)
+
+
+@_jit
+def philox(c0, c1, c2, c3, k0, k1):
+    """Philox4x32-10 of one counter (uint64 values < 2**32)."""
+    return _philox_inline(c0, c1, c2, c3, k0, k1)
+
+
+@_jit
+def _fill_words(b, groups, c1, c2, c3, k0, k1):
+    for g in range(groups):
+        o0, o1, o2, o3 = _philox_inline(_u64(g), c1, c2, c3, k0, k1)
+        b[0, g] = o0
+        b[1, g] = o1
+        b[2, g] = o2
+        b[3, g] = o3
+
+
+@_jit
+def _row3(s, a, r, jl, j, jr):
+    return (np.int64(s[r, jl] == a[r, jl]) + np.int64(s[r, j] == a[r, j])
+            + np.int64(s[r, jr] == a[r, jr]))
+
+
+@_jit
+def _site_torus(s, a, i, j, up, dn, w, word, thr, eidx):
+    jl = j - 1 if j > 0 else w - 1
+    jr = j + 1 if j < w - 1 else 0
+    si = np.int32(s[i, j])
+    nbs = np.int32(s[up, j]) + np.int32(s[dn, j]) + np.int32(s[i, jl]) + np.int32(s[i, jr])
+    if word < thr[2 * si * nbs + INT_OFFSET]:
+        s[i, j] = -si
+
+
+@_jit
+def _site_edge(s, a, i, j, up, dn, w, word, thr, eidx):
+    jl = j - 1 if j > 0 else w - 1
+    jr = j + 1 if j < w - 1 else 0
+    si = np.int32(s[i, j])
+    nbs = (np.int32(a[up, j] * s[up, j]) + np.int32(a[dn, j] * s[dn, j])
+           + np.int32(a[i, jl] * s[i, jl]) + np.int32(a[i, jr] * s[i, jr]))
+    idx = 2 * si * nbs + INT_OFFSET if a[i, j] == 1 else eidx
+    if word < thr[idx]:
+        s[i, j] = -si
+
+
+@_jit
+def _site_cont(s, a, i, j, up, dn, w, word, thr, eidx):
+    """float32 arithmetic in the spec's order; dE rounded on the 1/256 grid."""
+    jl = j - 1 if j > 0 else w - 1
+    jr = j + 1 if j < w - 1 else 0
+    sf = s[i, j]
+    nu = s[up, j]
+    nd = s[dn, j]
+    nl = s[i, jl]
+    nr = s[i, jr]
+    de = (((abs(sf + nu) - abs(sf - nu)) + (abs(sf + nd) - abs(sf - nd)))
+          + (abs(sf + nl) - abs(sf - nl))) + (abs(sf + nr) - abs(sf - nr))
+    q = np.int64(np.floor(np.float64(de) * _CS + 0.5)) + CONT_OFFSET
+    q = min(max(q, 0), 2 * CONT_OFFSET)
+    if word < thr[q]:
+        s[i, j] = -sf
+
+
+@_jit
+def _site_metric(s, a, i, j, up, dn, w, word, thr, symmetric):
+    eq = np.int64(s[i, j] == a[i, j])
+    if symmetric:
+        jl = j - 1 if j > 0 else w - 1
+        jr = j + 1 if j < w - 1 else 0
+        c = _row3(s, a, up, jl, j, jr) + _row3(s, a, i, jl, j, jr) + _row3(s, a, dn, jl, j, jr)
+        c1 = c + 1 - 2 * eq
+        de = abs(2 * c - 9) - abs(2 * c1 - 9)
+    else:  # block: c - c1 = 2 eq - 1, the window cancels
+        de = 2 * eq - 1
+    if word < thr[de + INT_OFFSET]:
+        s[i, j] = -s[i, j]
+
+
+# One row of one phase per kind (the site function is fixed in each, so it is inlined):
+# sites j = 8 g + start + 2 t take word t of group g.
+@_jit
+def _row_torus(s, a, i, start, up, dn, w, b, thr, eidx):
+    for g in range(w // 8):
+        j = 8 * g + start
+        _site_torus(s, a, i, j, up, dn, w, b[0, g], thr, eidx)
+        _site_torus(s, a, i, j + 2, up, dn, w, b[1, g], thr, eidx)
+        _site_torus(s, a, i, j + 4, up, dn, w, b[2, g], thr, eidx)
+        _site_torus(s, a, i, j + 6, up, dn, w, b[3, g], thr, eidx)
+    j = 8 * (w // 8) + start
+    for t in range(4):
+        if j + 2 * t < w:
+            _site_torus(s, a, i, j + 2 * t, up, dn, w, b[t, w // 8], thr, eidx)
+
+
+@_jit
+def _row_edge(s, a, i, start, up, dn, w, b, thr, eidx):
+    for g in range(w // 8):
+        j = 8 * g + start
+        _site_edge(s, a, i, j, up, dn, w, b[0, g], thr, eidx)
+        _site_edge(s, a, i, j + 2, up, dn, w, b[1, g], thr, eidx)
+        _site_edge(s, a, i, j + 4, up, dn, w, b[2, g], thr, eidx)
+        _site_edge(s, a, i, j + 6, up, dn, w, b[3, g], thr, eidx)
+    j = 8 * (w // 8) + start
+    for t in range(4):
+        if j + 2 * t < w:
+            _site_edge(s, a, i, j + 2 * t, up, dn, w, b[t, w // 8], thr, eidx)
+
+
+@_jit
+def _row_cont(s, a, i, start, up, dn, w, b, thr, eidx):
+    for g in range(w // 8):
+        j = 8 * g + start
+        _site_cont(s, a, i, j, up, dn, w, b[0, g], thr, eidx)
+        _site_cont(s, a, i, j + 2, up, dn, w, b[1, g], thr, eidx)
+        _site_cont(s, a, i, j + 4, up, dn, w, b[2, g], thr, eidx)
+        _site_cont(s, a, i, j + 6, up, dn, w, b[3, g], thr, eidx)
+    j = 8 * (w // 8) + start
+    for t in range(4):
+        if j + 2 * t < w:
+            _site_cont(s, a, i, j + 2 * t, up, dn, w, b[t, w // 8], thr, eidx)
+
+
+@_jit
+def _row_metric(s, a, i, start, up, dn, w, b, thr, symmetric):
+    for g in range(w // 8):
+        j = 8 * g + start
+        _site_metric(s, a, i, j, up, dn, w, b[0, g], thr, symmetric)
+        _site_metric(s, a, i, j + 2, up, dn, w, b[1, g], thr, symmetric)
+        _site_metric(s, a, i, j + 4, up, dn, w, b[2, g], thr, symmetric)
+        _site_metric(s, a, i, j + 6, up, dn, w, b[3, g], thr, symmetric)
+    j = 8 * (w // 8) + start
+    for t in range(4):
+        if j + 2 * t < w:
+            _site_metric(s, a, i, j + 2 * t, up, dn, w, b[t, w // 8], thr, symmetric)
+
+
+@_jit(parallel=True)
+def _sweep(kind, s, aux, k0, k1, sweep_index, thr, eidx):
+    h, w = s.shape
+    groups = (w + 7) // 8
+    four = kind >= 3
+    c2 = _u64(sweep_index) & _MASK
+    nrows = h // 2 if four else h
+    nchunks = min(nrows, 64)
+    for phase in range(4 if four else 2):
+        c3 = _u64(phase)
+        for chunk in prange(nchunks):
+            b = np.empty((4, groups), np.uint32)
+            r0 = chunk * nrows // nchunks
+            r1 = (chunk + 1) * nrows // nchunks
+            for ii in range(r0, r1):
+                if four:
+                    i = 2 * ii + (phase >> 1)
+                    start = phase & 1
+                else:
+                    i = ii
+                    start = (i + phase) & 1
+                up = i - 1 if i > 0 else h - 1
+                dn = i + 1 if i < h - 1 else 0
+                _fill_words(b, groups, _u64(i), c2, c3, k0, k1)
+                if kind == 0:  # the kind is chosen per row, never per site
+                    _row_torus(s, aux, i, start, up, dn, w, b, thr, eidx)
+                elif kind == 1:
+                    _row_edge(s, aux, i, start, up, dn, w, b, thr, eidx)
+                elif kind == 2:
+                    _row_cont(s, aux, i, start, up, dn, w, b, thr, eidx)
+                else:
+                    _row_metric(s, aux, i, start, up, dn, w, b, thr, kind == 4)
+
+
+@_jit(parallel=True)
+def _obs_int(s, aux, edge):
+    h, w = s.shape
+    e = 0
+    m = 0
+    for i in prange(h):
+        dn = i + 1 if i < h - 1 else 0
+        er = 0
+        mr = 0
+        for j in range(w):
+            jr = j + 1 if j < w - 1 else 0
+            si = np.int64(s[i, j])
+            if edge:
+                si2 = si * aux[i, j]
+                er -= si2 * (np.int64(s[dn, j] * aux[dn, j]) + np.int64(s[i, jr] * aux[i, jr]))
+            else:
+                er -= si * (np.int64(s[dn, j]) + np.int64(s[i, jr]))
+            mr += si
+        e += er
+        m += mr
+    return e, m
+
+
+@_jit(parallel=True)
+def _obs_cont(s):
+    h, w = s.shape
+    e = 0
+    m = 0
+    for i in prange(h):
+        dn = i + 1 if i < h - 1 else 0
+        er = 0
+        mr = 0
+        for j in range(w):
+            jr = j + 1 if j < w - 1 else 0
+            si = s[i, j]
+            er += np.int64(np.floor(np.float64(abs(si - s[dn, j])) * _FX + 0.5))
+            er += np.int64(np.floor(np.float64(abs(si - s[i, jr])) * _FX + 0.5))
+            mr += np.int64(np.floor(np.float64(si) * _FX + 0.5))
+        e += er
+        m += mr
+    return e - 2 * h * w * FIXED_SCALE, m
+
+
+@_jit(parallel=True)
+def _obs_metric(s, a, symmetric):
+    h, w = s.shape
+    e = 0
+    m = 0
+    for i in prange(h):
+        up = i - 1 if i > 0 else h - 1
+        dn = i + 1 if i < h - 1 else 0
+        er = 0
+        mr = 0
+        for j in range(w):
+            jl = j - 1 if j > 0 else w - 1
+            jr = j + 1 if j < w - 1 else 0
+            c = (_row3(s, a, up, jl, j, jr) + _row3(s, a, i, jl, j, jr)
+                 + _row3(s, a, dn, jl, j, jr))
+            if symmetric:
+                er -= abs(2 * c - 9)
+            else:
+                er -= c
+            mr += np.int64(s[i, j])
+        e += er
+        m += mr
+    return e, m
+
+
+def kernels():
+    """The Numba kernels by name (compiled on first call, cached on disk)."""
+    return {"philox": philox, "sweep": _sweep, "obs_int": _obs_int, "obs_cont": _obs_cont,
+            "obs_metric": _obs_metric}
+
+
+_DUMMY = np.zeros((1, 1), np.int8)
+
+
+def sweep(kind, s, aux, sweep_index: int, key, table, edge_index: int = INT_OFFSET):
+    """One sweep in place (NumPy lattice ``s``)."""
+    _sweep(KIND[kind], s, _DUMMY if aux is None else aux, _u64(key[0]), _u64(key[1]),
+           sweep_index, table, edge_index)
+
+
+def observables(kind, s, aux):
+    """Integer sums ``(energy, spin)``, as :func:`.reference.observables`."""
+    if kind == "continuous":
+        e, m = _obs_cont(s)
+    elif kind in ("torus", "edge"):
+        e, m = _obs_int(s, _DUMMY if aux is None else aux, kind == "edge")
+    else:
+        e, m = _obs_metric(s, aux, kind == "symmetric")
+    return int(e), int(m)

@@ -1,0 +1,226 @@
+"""The notebook's three Ising models of images (section 12).
+
+Images map to spins by ``s = 2 x / x_max - 1`` (``x_max`` is the dtype's maximum for
+integer images, 1 for bool and float images, which are taken to lie in [0, 1]), then
+``s -> +1 if s >= 0 else -1`` for binary spins. Lattices are tori with even height and
+width (the colour phases of the updates need it; crop odd images by one row/column).
+
+* :func:`torus` (12.1): ``H = sum over bonds |s_i - s_j|`` up to a constant, which for
+  binary spins is the standard ferromagnet ``-sum s_i s_j`` (J = 1, Onsager's model);
+  ``spins="continuous"`` is the notebook's "grayscale for fun" with float32 spins in
+  [-1, 1] and flips ``s -> -s``.
+* :func:`edge_model` (12.2, ``nenergy``): bonds that touch an edge pixel are cut. The
+  notebook's site energy is ``-s (l + r + t + b)`` over non-edge neighbours (the scan
+  shows ``1 + r + t + b``; we read the ``1`` as ``l``), and 0 on an edge pixel. An edge
+  pixel's flip therefore costs nothing and, as in the notebook, is always accepted
+  (``edge_spins="flip"``: it flips at every sweep); ``edge_spins="fixed"`` freezes it.
+* :func:`metric_model` (12.3): energy from the agreement of the 3x3 window with the
+  initial image; ``energy="block"`` is ``ienergy = -c``, ``"symmetric"`` ``sienergy =
+  -|2c - 9|`` with ``c`` the number of agreeing cells. As in the notebook, a flip's
+  ``dE`` is the change of the energy of the window centred on the flipped site.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._backend import array_namespace, is_numpy
+
+__all__ = ["IsingModel", "edge_model", "image_to_spins", "metric_model", "torus"]
+
+_KINDS = ("torus", "continuous", "edge", "block", "symmetric")
+
+
+@dataclass(frozen=True, eq=False)
+class IsingModel:
+    """An Ising model on a torus: initial spins plus what the energy needs.
+
+    ``kind`` is one of ``"torus"``, ``"continuous"``, ``"edge"``, ``"block"``,
+    ``"symmetric"``; ``aux`` holds the int8 bond mask (1 = not an edge pixel) of the edge
+    model or the int8 initial image of the metric model.
+    """
+
+    kind: str
+    spins: object
+    aux: object = None
+    edge_spins: str = "flip"
+    info: dict = field(default_factory=dict)
+
+    @property
+    def shape(self):
+        return tuple(self.spins.shape)
+
+    @property
+    def continuous(self) -> bool:
+        return self.kind == "continuous"
+
+    @property
+    def four_phase(self) -> bool:
+        return self.kind in ("block", "symmetric")
+
+    @property
+    def edges(self):
+        """Boolean edge mask of the edge model (None for the others)."""
+        if self.kind != "edge":
+            return None
+        return self.aux == 0
+
+    @property
+    def xp(self):
+        return array_namespace(self.spins)
+
+    def __repr__(self):
+        return f"IsingModel(kind={self.kind!r}, shape={self.shape})"
+
+
+def _check_shape(shape):
+    try:
+        h, w = (int(v) for v in shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"shape must be (height, width), got {shape!r}") from None
+    if h < 2 or w < 2 or h % 2 or w % 2:
+        raise ValueError(
+            f"Ising lattices need an even height and width >= 2 (colour phases on a torus), "
+            f"got {h} x {w}; crop or pad the image by one row/column")
+    return h, w
+
+
+def _xmax(xp, x):
+    if x.dtype == xp.bool:
+        return 1.0
+    if xp.isdtype(x.dtype, "integral"):
+        return float(xp.iinfo(x.dtype).max)
+    return 1.0
+
+
+def image_to_spins(image, spins="binary"):
+    """Map an image to spins: ``s = 2 x / x_max - 1`` (int8 sign or float32)."""
+    xp = array_namespace(image)
+    if image.ndim != 2:
+        raise ValueError(f"expected a 2-D grayscale image, got shape {tuple(image.shape)}")
+    x = xp.astype(image, xp.float64)
+    s = xp.clip(2.0 * x / _xmax(xp, image) - 1.0, -1.0, 1.0)
+    if spins == "binary":
+        return xp.where(s >= 0, xp.ones(s.shape, dtype=xp.int8, device=s.device),
+                        -xp.ones(s.shape, dtype=xp.int8, device=s.device))
+    if spins == "continuous":
+        return xp.astype(s, xp.float32)
+    raise ValueError(f"spins must be 'binary' or 'continuous', got {spins!r}")
+
+
+def torus(shape=None, *, init="random", spins="binary", seed=0, xp=None):
+    """Standard Ising model on a torus (notebook 12.1).
+
+    Parameters
+    ----------
+    shape : (int, int) or array
+        Lattice size; may be omitted when ``init`` is an array. An array here is ``init``.
+    init : "random" | "up" | "down" | array
+        Initial spins: random (from ``seed``), all +1, all -1, or an image / spin array
+        (integer or bool images map through ``2 x / x_max - 1``; float arrays are taken
+        as spins in [-1, 1]).
+    spins : "binary" | "continuous"
+        int8 +-1 spins, or the notebook's float32 "grayscale for fun" spins.
+    seed : int
+        Seed of the random initial lattice (NumPy's default generator).
+    xp : namespace, optional
+        Array namespace of the lattice when ``init`` is not an array (default NumPy).
+    """
+    if spins not in ("binary", "continuous"):
+        raise ValueError(f"spins must be 'binary' or 'continuous', got {spins!r}")
+    if hasattr(shape, "ndim") and hasattr(shape, "dtype"):  # torus(image)
+        if not isinstance(init, str) or init != "random":
+            raise ValueError("give the initial array as shape or as init, not both")
+        shape, init = None, shape
+    if isinstance(init, str):
+        if shape is None:
+            raise ValueError("torus needs a shape unless init is an array")
+        h, w = _check_shape(shape)
+        if init == "random":
+            rng = np.random.default_rng(seed)
+            u = rng.random((h, w))
+            s = np.where(u < 0.5, -1, 1).astype(np.int8) if spins == "binary" else (
+                2 * u - 1).astype(np.float32)
+        elif init in ("up", "down"):
+            s = np.full((h, w), 1 if init == "up" else -1,
+                        np.int8 if spins == "binary" else np.float32)
+        else:
+            raise ValueError(f"init must be 'random', 'up', 'down' or an array, got {init!r}")
+        if xp is not None and not is_numpy(xp):
+            s = xp.asarray(s)
+        return IsingModel("torus" if spins == "binary" else "continuous", s)
+    arr = init
+    axp = array_namespace(arr)
+    if arr.ndim != 2:
+        raise ValueError(f"init must be a 2-D array, got shape {tuple(arr.shape)}")
+    if shape is not None and tuple(int(v) for v in shape) != tuple(arr.shape):
+        raise ValueError(f"shape {tuple(shape)} does not match init's {tuple(arr.shape)}")
+    _check_shape(arr.shape)
+    if axp.isdtype(arr.dtype, "real floating"):
+        s = axp.clip(axp.astype(arr, axp.float32), -1.0, 1.0)
+        if spins == "binary":
+            s = axp.astype(axp.where(s >= 0, 1, -1), axp.int8)
+    else:
+        s = image_to_spins(arr, spins)
+    return IsingModel("torus" if spins == "binary" else "continuous", s)
+
+
+def _gradient_edges(xp, image, threshold):
+    x = xp.astype(image, xp.float64) / _xmax(xp, image)
+    gy = (xp.roll(x, -1, axis=0) - xp.roll(x, 1, axis=0)) / 2
+    gx = (xp.roll(x, -1, axis=1) - xp.roll(x, 1, axis=1)) / 2
+    return xp.sqrt(gx * gx + gy * gy) > threshold
+
+
+def edge_model(image, *, edges=None, threshold=None, edge_spins="flip"):
+    """Image-edge Ising model (notebook 12.2): bonds touching an edge pixel are cut.
+
+    Parameters
+    ----------
+    image : 2-D array
+        Initial image (binary spins ``sign(2 x / x_max - 1)``).
+    edges : 2-D bool array, optional
+        Edge pixels (True). Default: gradient magnitude of ``x / x_max`` (wrapped central
+        differences) above ``threshold``.
+    threshold : float, optional
+        Gradient threshold (default 0.25: a step of half the range is an edge).
+    edge_spins : "flip" | "fixed"
+        An edge pixel carries no energy: its flips are always accepted (``"flip"``, the
+        notebook) or never attempted (``"fixed"``).
+    """
+    xp = array_namespace(image)
+    s = image_to_spins(image, "binary")
+    _check_shape(s.shape)
+    if edge_spins not in ("flip", "fixed"):
+        raise ValueError(f"edge_spins must be 'flip' or 'fixed', got {edge_spins!r}")
+    if edges is None:
+        thr = 0.25 if threshold is None else float(threshold)
+        if not thr >= 0:
+            raise ValueError(f"threshold must be >= 0, got {threshold}")
+        e = _gradient_edges(xp, image, thr)
+    else:
+        if threshold is not None:
+            raise ValueError("give edges or threshold, not both")
+        e = xp.asarray(edges)
+        if tuple(e.shape) != tuple(s.shape):
+            raise ValueError(f"edges shape {tuple(e.shape)} differs from image's {tuple(s.shape)}")
+        if e.dtype != xp.bool:
+            e = e != 0
+    aux = xp.astype(xp.logical_not(e), xp.int8)
+    return IsingModel("edge", s, aux, edge_spins)
+
+
+def metric_model(image, *, energy="block"):
+    """Image-metric Ising model (notebook 12.3): 3x3 agreement with the initial image.
+
+    ``energy="block"`` (``ienergy``, ``-c``) or ``"symmetric"`` (``sienergy``,
+    ``-|2c - 9|``); updates in 4 phases (2x2 sublattices). Starts from the image itself.
+    """
+    if energy not in ("block", "symmetric"):
+        raise ValueError(f"energy must be 'block' or 'symmetric', got {energy!r}")
+    xp = array_namespace(image)
+    s = image_to_spins(image, "binary")
+    _check_shape(s.shape)
+    return IsingModel(energy, s, xp.asarray(s, copy=True))

@@ -1,0 +1,293 @@
+"""Metropolis simulation of an :class:`~gpuent.ising.models.IsingModel`.
+
+Updates go in colour phases (2 for torus and edge models, 4 for the metric model) with
+counter-based random numbers, so a seed gives the same lattice on every path
+(``"reference"``, ``"cpu"``, ``"cuda"``) bit for bit. The counter layout:
+
+* Philox4x32-10, key ``(seed & 0xFFFFFFFF, seed >> 32)``;
+* counter ``(j >> 3, i, sweep, phase)`` for the site at row ``i``, column ``j``; ``sweep``
+  counts every sweep this simulation has done (across ``run`` calls);
+* the site takes output word ``(j >> 1) & 3``: one Philox call per 4 sites of a phase;
+* phase ``(i + j) % 2`` (2-phase) or ``2 (i % 2) + j % 2`` (4-phase), in increasing order;
+* accept iff ``word < T[index(dE)]``, ``T = floor(2**32 exp(-beta dE))`` from a host table.
+
+Details in :mod:`gpuent._kernels.ising`.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._backend import array_namespace, choose_backend, to_numpy
+from .._kernels.ising import FIXED_SCALE, INT_OFFSET, NEVER, philox_key, thresholds
+from .models import IsingModel
+from .movie import MovieWriter, spins_to_frame
+from .schedules import as_schedule
+
+__all__ = ["Simulation", "Trace"]
+
+
+@dataclass
+class Trace:
+    """What a run recorded: one entry per recorded sweep.
+
+    ``sweep`` is the simulation's sweep count after the recorded sweep, ``beta`` the beta
+    it ran at, ``energy`` the energy per spin, ``magnetization`` the mean spin. ``frames``
+    holds the uint8 frames when they were kept in memory (no ``movie=``).
+    """
+
+    sweep: np.ndarray
+    beta: np.ndarray
+    energy: np.ndarray
+    magnetization: np.ndarray
+    frames: list | None = None
+    frame_count: int = 0
+    interrupted: bool = False
+    seconds: float = 0.0
+    info: dict = field(default_factory=dict)
+
+    def __len__(self):
+        return len(self.sweep)
+
+
+class _RefEngine:
+    def __init__(self, model: IsingModel, key):
+        from .._kernels.ising import reference
+
+        self._ref = reference
+        self.xp = array_namespace(model.spins)
+        self.kind = model.kind
+        self.s = self.xp.asarray(model.spins, copy=True)
+        self.aux = model.aux
+        self.key = key
+        self.edge_index = NEVER if model.edge_spins == "fixed" else INT_OFFSET
+        self.device = getattr(self.s, "device", None)
+
+    def sweep(self, t, table):
+        tab = self.xp.asarray(table, device=self.device)
+        self.s = self._ref.sweep(self.xp, self.kind, self.s, self.aux, t, self.key, tab,
+                                 self.edge_index)
+
+    def observables(self):
+        return self._ref.observables(self.xp, self.kind, self.s, self.aux)
+
+    def frame(self, downscale=1):
+        return spins_to_frame(to_numpy(self.s), downscale)
+
+    @property
+    def spins(self):
+        return self.s
+
+    def sync(self):
+        pass
+
+
+class _CpuEngine:
+    def __init__(self, model: IsingModel, key):
+        from .._kernels.ising import _cpu
+
+        self._cpu = _cpu
+        self.kind = model.kind
+        self.s = np.array(model.spins, copy=True, order="C")
+        self.aux = None if model.aux is None else np.ascontiguousarray(model.aux)
+        self.key = key
+        self.edge_index = NEVER if model.edge_spins == "fixed" else INT_OFFSET
+
+    def sweep(self, t, table):
+        self._cpu.sweep(self.kind, self.s, self.aux, t, self.key, table, self.edge_index)
+
+    def observables(self):
+        return self._cpu.observables(self.kind, self.s, self.aux)
+
+    def frame(self, downscale=1):
+        return spins_to_frame(self.s, downscale)
+
+    @property
+    def spins(self):
+        return self.s
+
+    def sync(self):
+        pass
+
+
+class Simulation:
+    """Metropolis dynamics of an Ising model.
+
+    Parameters
+    ----------
+    model : IsingModel
+        From :func:`~gpuent.ising.torus`, :func:`~gpuent.ising.edge_model` or
+        :func:`~gpuent.ising.metric_model`; the lattice starts at ``model.spins``
+        (copied) and stays in the model's namespace.
+    seed : int
+        Philox key, ``0 <= seed < 2**64``.
+    backend : None | "reference" | "cpu" | "cuda"
+        None picks the fastest path for the model's arrays.
+    """
+
+    def __init__(self, model: IsingModel, *, seed=0, backend=None):
+        if not isinstance(model, IsingModel):
+            raise TypeError("model must come from ising.torus, ising.edge_model or "
+                            f"ising.metric_model, got {type(model).__name__}")
+        self.model = model
+        self.seed = seed
+        self.key = philox_key(seed)
+        xp = array_namespace(model.spins)
+        self.backend = choose_backend(backend, xp, ("reference", "cpu", "cuda"))
+        if self.backend == "cpu":
+            self._engine = _CpuEngine(model, self.key)
+        elif self.backend == "cuda":
+            from .._kernels.ising._cuda import CudaEngine
+
+            self._engine = CudaEngine(model, self.key)
+        else:
+            self._engine = _RefEngine(model, self.key)
+        self.sweeps_done = 0
+        self._tables = {}
+
+    # ---- state ------------------------------------------------------------------------
+    @property
+    def spins(self):
+        """The current lattice, in the model's namespace (and device)."""
+        return self._engine.spins
+
+    @property
+    def shape(self):
+        return self.model.shape
+
+    @property
+    def size(self) -> int:
+        h, w = self.model.shape
+        return h * w
+
+    def observables(self) -> tuple[float, float]:
+        """``(energy per spin, mean spin)`` of the current lattice (exact integer sums)."""
+        e, m = self._engine.observables()
+        scale = self.size * (FIXED_SCALE if self.model.continuous else 1)
+        return e / scale, m / scale
+
+    def frame(self, downscale: int = 1) -> np.ndarray:
+        """uint8 picture of the current lattice (NumPy, on the host)."""
+        return np.asarray(self._engine.frame(downscale))
+
+    def _table(self, beta):
+        tab = self._tables.get(beta)
+        if tab is None:
+            if len(self._tables) > 4096:
+                self._tables.clear()
+            tab = thresholds(beta, self.model.continuous)
+            self._tables[beta] = tab
+        return tab
+
+    # ---- dynamics -----------------------------------------------------------------------
+    def run(self, sweeps, *, beta, record_every=1, frames=None, progress=None, movie=None,
+            fps=25, downscale=1) -> Trace:
+        """Run ``sweeps`` Metropolis sweeps.
+
+        Parameters
+        ----------
+        sweeps : int
+            Number of sweeps (each site attempted once per sweep), >= 0.
+        beta : float | array | callable | Schedule | str
+            Inverse temperature per sweep (see :mod:`gpuent.ising.schedules`).
+        record_every : int
+            Record energy and magnetization after every ``record_every``-th sweep (0: never).
+        frames : int, optional
+            Take a uint8 frame after every ``frames``-th sweep: kept in ``trace.frames``, or
+            streamed to ``movie``.
+        progress : bool, optional
+            tqdm progress bar; default on for long runs when stderr is a terminal.
+        movie : path or MovieWriter, optional
+            Stream the frames (every ``frames`` sweeps, default 1) to this movie. A path is
+            opened here and finished at the end, also after Ctrl-C (then the movie holds the
+            frames so far and KeyboardInterrupt propagates).
+        fps, downscale : movie frame rate; k x k block averaging of frames.
+        """
+        import time
+
+        if isinstance(sweeps, bool) or not isinstance(sweeps, (int, np.integer)):
+            raise TypeError(f"sweeps must be an integer, got {type(sweeps).__name__}")
+        sweeps = int(sweeps)
+        if sweeps < 0:
+            raise ValueError(f"sweeps must be >= 0, got {sweeps}")
+        if self.sweeps_done + sweeps >= 2**32:
+            raise ValueError("at most 2**32 sweeps per simulation (the Philox counter)")
+        record_every = int(record_every or 0)
+        if record_every < 0:
+            raise ValueError(f"record_every must be >= 0, got {record_every}")
+        if movie is not None and frames is None:
+            frames = 1
+        frames = int(frames or 0)
+        if frames < 0:
+            raise ValueError(f"frames must be >= 0, got {frames}")
+        downscale = int(downscale)
+        if downscale < 1:
+            raise ValueError(f"downscale must be >= 1, got {downscale}")
+        betas = as_schedule(beta).values(sweeps)
+
+        own_writer = movie is not None and not isinstance(movie, MovieWriter)
+        writer = MovieWriter(movie, fps=fps) if own_writer else movie
+        kept = [] if (frames and writer is None) else None
+        rec_t, rec_b, rec_e, rec_m = [], [], [], []
+        if progress is None:
+            progress = sys.stderr.isatty() and sweeps * self.size >= 2e8
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=sweeps, unit="sweep", desc=f"ising {self.model.kind}",
+                       leave=False, file=sys.stderr)
+        trace = Trace(np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0), kept)
+        nframes = 0
+        t0 = time.perf_counter()
+        completed = False
+        try:
+            for t in range(sweeps):
+                b = float(betas[t])
+                self._engine.sweep(self.sweeps_done, self._table(b))
+                self.sweeps_done += 1
+                if record_every and (t + 1) % record_every == 0:
+                    e, m = self.observables()
+                    rec_t.append(self.sweeps_done)
+                    rec_b.append(b)
+                    rec_e.append(e)
+                    rec_m.append(m)
+                if frames and (t + 1) % frames == 0:
+                    f = self._engine.frame(downscale)
+                    nframes += 1
+                    if kept is not None:
+                        kept.append(np.asarray(f))
+                    else:
+                        writer.append(f)
+                if bar is not None:
+                    bar.update(1)
+            completed = True
+        except KeyboardInterrupt:
+            trace.interrupted = True
+            raise
+        finally:
+            self._engine.sync()
+            if bar is not None:
+                bar.close()
+            if own_writer:
+                if completed or trace.interrupted:
+                    if writer.count:
+                        writer.close()
+                    else:
+                        writer.abort()
+                else:
+                    writer.abort()
+        trace.sweep = np.asarray(rec_t, dtype=np.int64)
+        trace.beta = np.asarray(rec_b, dtype=np.float64)
+        trace.energy = np.asarray(rec_e, dtype=np.float64)
+        trace.magnetization = np.asarray(rec_m, dtype=np.float64)
+        trace.frame_count = nframes
+        trace.seconds = time.perf_counter() - t0
+        return trace
+
+    def __repr__(self):
+        return (f"Simulation({self.model!r}, seed={self.seed}, backend={self.backend!r}, "
+                f"sweeps_done={self.sweeps_done})")

@@ -1,0 +1,282 @@
+"""CUDA path of the Ising engine: nvcc compiles the kernels (CPU CI); GPU == CPU bit for bit."""
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gpuent import ising
+from gpuent._backend import gpu_available
+
+CUDA_DIR = Path(ising.__file__).parents[1] / "_kernels" / "ising" / "cuda"
+CU_FILES = sorted(CUDA_DIR.glob("*.cu"))
+
+gpu = pytest.mark.skipif(not gpu_available(), reason="needs CuPy and an NVIDIA GPU")
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc not on PATH")
+@pytest.mark.parametrize("cu", CU_FILES, ids=[p.name for p in CU_FILES])
+def test_cu_file_compiles_with_nvcc(cu, tmp_path):
+    out = tmp_path / (cu.stem + ".ptx")
+    r = subprocess.run(["nvcc", "-ptx", "-arch=compute_90", "--fmad=false", "-o", str(out),
+                        str(cu)], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert out.stat().st_size > 0
+
+
+def test_there_are_cuda_sources():
+    assert [p.name for p in CU_FILES] == ["ising.cu"]
+
+
+def _models(xp):
+    rng = np.random.default_rng(5)
+    img = (rng.random((130, 198)) * 255).astype(np.uint8)
+    letters = ising.letters_image((128, 200))
+    return {
+        "torus": ising.torus((130, 198), init="random", seed=1),
+        "continuous": ising.torus((130, 198), init="random", spins="continuous", seed=2),
+        "edge": ising.edge_model(letters),
+        "edge-fixed": ising.edge_model(img, edge_spins="fixed"),
+        "block": ising.metric_model(letters),
+        "symmetric": ising.metric_model(img, energy="symmetric"),
+    }
+
+
+def _to_cupy(model):
+    import cupy as cp
+
+    aux = None if model.aux is None else cp.asarray(model.aux)
+    return ising.IsingModel(model.kind, cp.asarray(model.spins), aux, model.edge_spins)
+
+
+@pytest.mark.gpu
+@gpu
+@pytest.mark.parametrize("name", ["torus", "continuous", "edge", "edge-fixed", "block",
+                                  "symmetric"])
+def test_cuda_equals_cpu_bit_for_bit(name):
+    import cupy as cp
+
+    model = _models(np)[name]
+    sched = ising.piecewise(ising.linear(3.0, 0.05), ising.geometric(0.05, 2.0))
+    cpu = ising.Simulation(model, seed=2**37 + 3, backend="cpu")
+    gpu_sim = ising.Simulation(_to_cupy(model), seed=2**37 + 3)
+    assert gpu_sim.backend == "cuda"
+    tc = cpu.run(300, beta=sched, record_every=7, frames=50)
+    tg = gpu_sim.run(300, beta=sched, record_every=7, frames=50)
+    assert isinstance(gpu_sim.spins, cp.ndarray)
+    assert np.array_equal(cpu.spins, cp.asnumpy(gpu_sim.spins))
+    assert np.array_equal(tc.energy, tg.energy)
+    assert np.array_equal(tc.magnetization, tg.magnetization)
+    assert all(np.array_equal(a, b) for a, b in zip(tc.frames, tg.frames))
+
+
+@pytest.mark.gpu
+@gpu
+def test_cuda_exact_physics_1024():
+    import cupy as cp
+    from scipy.special import ellipk
+
+    t = 2.0
+    b = 1 / t
+    k = 2 * np.sinh(2 * b) / np.cosh(2 * b) ** 2
+    u = -1 / np.tanh(2 * b) * (1 + 2 / np.pi * (2 * np.tanh(2 * b) ** 2 - 1) * ellipk(k * k))
+    m_exact = (1 - np.sinh(2 * b) ** -4) ** 0.125
+    model = ising.torus((1024, 1024), init="up", xp=cp)
+    sim = ising.Simulation(model, seed=11)
+    sim.run(300, beta=b, record_every=0)
+    tr = sim.run(1000, beta=b)
+    assert abs(tr.energy.mean() - u) < 0.005
+    assert abs(np.abs(tr.magnetization).mean() - m_exact) < 0.005
+
+
+@pytest.mark.gpu
+@gpu
+def test_cuda_movie_and_downscaled_frames(tmp_path):
+    import cupy as cp
+
+    model = ising.torus((256, 256), init="random", seed=0)
+    cpu = ising.Simulation(model, seed=4, backend="cpu")
+    dev = ising.Simulation(_to_cupy(model), seed=4)
+    tc = cpu.run(20, beta=0.5, frames=2, downscale=4)
+    td = dev.run(20, beta=0.5, frames=2, downscale=4)
+    assert all(np.array_equal(a, b) for a, b in zip(tc.frames, td.frames))
+    path = tmp_path / "gpu.gif"
+    dev.run(30, beta=0.5, frames=1, movie=path)
+    from PIL import Image
+
+    with Image.open(path) as im:
+        assert im.n_frames == 30 and im.size == (256, 256)
+        im.seek(29)
+        assert np.array_equal(np.asarray(im.convert("L")),
+                              ising.spins_to_frame(cp.asnumpy(dev.spins)))
+
+
+# ---- the .cu kernels run on the host (g++ with a tiny CUDA emulation), CPU CI only --------
+# Sites of one phase never see each other, so running the threads one after another gives
+# what the GPU gives. This checks the kernels' logic (Philox, counters, indices, tables,
+# observables, frames) where no GPU is present; the CuPy launcher is checked on a GPU.
+_EMU = r"""
+#include <cmath>
+#include <cstdlib>
+#include <cstddef>
+#include <cstring>
+using std::floor; using std::abs;
+struct emu_dim3 { unsigned x, y, z; };
+static emu_dim3 blockIdx, threadIdx, blockDim, gridDim;
+#define __global__
+#define __device__
+#define __forceinline__ inline
+static inline unsigned __umulhi(unsigned a, unsigned b)
+{ return (unsigned)(((unsigned long long)a * b) >> 32); }
+static inline float __fadd_rn(float a, float b) { volatile float r = a + b; return r; }
+static inline float __fsub_rn(float a, float b) { volatile float r = a - b; return r; }
+static inline float __fmul_rn(float a, float b) { volatile float r = a * b; return r; }
+static inline float __fdiv_rn(float a, float b) { volatile float r = a / b; return r; }
+static inline double __dadd_rn(double a, double b) { volatile double r = a + b; return r; }
+static inline double __dmul_rn(double a, double b) { volatile double r = a * b; return r; }
+template <class T> static inline T __shfl_down_sync(unsigned, T, int) { return 0; }
+static inline unsigned long long atomicAdd(unsigned long long *p, unsigned long long v)
+{ unsigned long long o = *p; *p += v; return o; }
+#include "KERNEL_FILE"
+#define LAUNCH(GX, GY, BX, BY, CALL) \
+  for (unsigned by_ = 0; by_ < (unsigned)(GY); ++by_) \
+  for (unsigned bx_ = 0; bx_ < (unsigned)(GX); ++bx_) \
+  for (unsigned ty_ = 0; ty_ < (unsigned)(BY); ++ty_) \
+  for (unsigned tx_ = 0; tx_ < (unsigned)(BX); ++tx_) { \
+    blockIdx = {bx_, by_, 0}; threadIdx = {tx_, ty_, 0}; \
+    blockDim = {(unsigned)(BX), (unsigned)(BY), 1}; gridDim = {(unsigned)(GX), (unsigned)(GY), 1}; \
+    CALL; }
+// kind: 0 torus, 1 edge, 2 continuous, 3 block, 4 symmetric (grid as in _cuda.py)
+extern "C" void emu_sweeps(int kind, void *s, const i8 *aux, const u64 *tables, int ntab,
+                           int H, int W, u32 k0, u32 k1, u32 sweep0, int nsweeps, int eidx)
+{
+  const int four = kind >= 3, groups = (W + 7) / 8, rows = four ? H / 2 : H;
+  const int gx = (groups + 31) / 32, gy = (rows + 7) / 8;
+  for (int t = 0; t < nsweeps; ++t) {
+    const u64 *thr = tables + (size_t)t * ntab;
+    const u32 sw = sweep0 + t;
+    for (u32 ph = 0; ph < (four ? 4u : 2u); ++ph) {
+      if (kind == 0) LAUNCH(gx, gy, 32, 8, ising_sweep_torus((i8 *)s, thr, H, W, k0, k1, sw, ph))
+      if (kind == 1) LAUNCH(gx, gy, 32, 8,
+          ising_sweep_edge((i8 *)s, aux, thr, H, W, k0, k1, sw, ph, eidx))
+      if (kind == 2) LAUNCH(gx, gy, 32, 8, ising_sweep_cont((float *)s, thr, H, W, k0, k1, sw, ph))
+      if (kind >= 3) LAUNCH(gx, gy, 32, 8,
+          ising_sweep_metric((i8 *)s, aux, thr, H, W, k0, k1, sw, ph, kind == 4))
+    }
+  }
+}
+extern "C" void emu_obs(int kind, const void *s, const i8 *aux, int H, int W, u64 *out)
+{
+  out[0] = out[1] = 0;
+  const int n = H * W, blocks = (n + 255) / 256;
+  if (kind == 2) { LAUNCH(blocks * 256, 1, 1, 1, ising_obs_cont((const float *)s, H, W, out)) }
+  else {
+    const int k = kind == 0 ? 0 : kind == 1 ? 1 : kind == 3 ? 2 : 3;
+    LAUNCH(blocks * 256, 1, 1, 1, ising_obs_int((const i8 *)s, aux, H, W, k, out))
+  }
+}
+extern "C" void emu_frame(int kind, const void *s, int H, int W, int k, u8 *out)
+{
+  const int fw = W / k, fh = H / k;
+  if (kind == 2)
+    LAUNCH((fw + 31) / 32, (fh + 7) / 8, 32, 8, ising_frame_f32((const float *)s, H, W, k, out))
+  else LAUNCH((fw + 31) / 32, (fh + 7) / 8, 32, 8, ising_frame_i8((const i8 *)s, H, W, k, out))
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def emulated(tmp_path_factory):
+    import ctypes
+
+    gxx = shutil.which("g++")
+    if gxx is None:
+        pytest.skip("g++ not on PATH")
+    d = tmp_path_factory.mktemp("emu")
+    src = d / "emu.cpp"
+    src.write_text(_EMU.replace("KERNEL_FILE", str(CUDA_DIR / "ising.cu")))
+    lib = d / "emu.so"
+    r = subprocess.run([gxx, "-O1", "-ffp-contract=off", "-fno-fast-math", "-w", "-shared",
+                        "-fPIC", "-o", str(lib), str(src)], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    return ctypes.CDLL(str(lib))
+
+
+_KIND = {"torus": 0, "edge": 1, "continuous": 2, "block": 3, "symmetric": 4}
+
+
+@pytest.mark.parametrize("name", ["torus", "continuous", "edge", "edge-fixed", "block",
+                                  "symmetric"])
+def test_cuda_kernels_emulated_on_host_equal_cpu(emulated, name):
+    import ctypes
+
+    from gpuent._kernels.ising import philox_key, thresholds
+
+    model = _models(np)[name]
+    seed, n = 2**37 + 3, 12
+    sched = ising.piecewise(ising.linear(3.0, 0.05), ising.geometric(0.05, 2.0))
+    betas = sched.values(n)
+    cpu = ising.Simulation(model, seed=seed, backend="cpu")
+    tc = cpu.run(n, beta=sched, record_every=n, frames=n)
+    s = np.array(model.spins, copy=True)
+    aux = np.ascontiguousarray(model.aux if model.aux is not None else np.zeros((1, 1)),
+                               dtype=np.int8)
+    tables = np.ascontiguousarray(np.stack([thresholds(b, model.continuous) for b in betas]))
+    k0, k1 = philox_key(seed)
+    eidx = 17 if model.edge_spins == "fixed" else 8
+    h, w = s.shape
+    ptr = ctypes.c_void_p
+    emulated.emu_sweeps(_KIND[model.kind], ptr(s.ctypes.data), ptr(aux.ctypes.data),
+                        ptr(tables.ctypes.data), tables.shape[1], h, w, ctypes.c_uint32(k0),
+                        ctypes.c_uint32(k1), ctypes.c_uint32(0), n, eidx)
+    assert np.array_equal(s, cpu.spins)
+    out = np.zeros(2, np.uint64)
+    emulated.emu_obs(_KIND[model.kind], ptr(s.ctypes.data), ptr(aux.ctypes.data), h, w,
+                     ptr(out.ctypes.data))
+    e, m = (int(v) for v in out.view(np.int64))
+    if model.continuous:  # as CudaEngine.observables
+        e -= 2 * h * w * 2**24
+    scale = h * w * (2**24 if model.continuous else 1)
+    assert (e / scale, m / scale) == (tc.energy[-1], tc.magnetization[-1])
+    for k in (1, 2):
+        frame = np.zeros((h // k, w // k), np.uint8)
+        emulated.emu_frame(_KIND[model.kind], ptr(s.ctypes.data), h, w, k,
+                           ptr(frame.ctypes.data))
+        want = ising.spins_to_frame(s, k)
+        if k == 1 or not model.continuous:
+            assert np.array_equal(frame, want)
+        else:  # float block means: summation order differs, at most one grey level
+            assert np.abs(frame.astype(int) - want).max() <= 1
+
+
+def test_cuda_launcher_imports_without_cupy():
+    from gpuent._kernels.ising import _cuda
+
+    assert "ising_sweep_torus" in _cuda.cuda_source()
+    for name in ("ising_sweep_edge", "ising_sweep_cont", "ising_sweep_metric", "ising_obs_int",
+                 "ising_obs_cont", "ising_frame_i8", "ising_frame_f32"):
+        assert f"void {name}(" in _cuda.cuda_source()
+
+
+def test_pending_frames_are_resolved_by_the_writer(tmp_path):
+    import threading
+
+    class Event:
+        def synchronize(self):
+            pass
+
+    free = threading.Event()
+    host = np.full((4, 6), 255, np.uint8)
+    from gpuent._kernels.ising._cuda import PendingFrame
+
+    with ising.MovieWriter(tmp_path / "p.gif") as mw:
+        mw.append(PendingFrame(host, Event(), free))
+        mw.append(np.zeros((4, 6), np.uint8))
+    assert free.is_set()
+    from PIL import Image
+
+    with Image.open(tmp_path / "p.gif") as im:
+        assert im.n_frames == 2 and im.size == (6, 4)
