@@ -22,7 +22,7 @@ import numpy as np
 
 from ._colormaps import apply_colormap
 
-__all__ = ["atomic_path", "read_image", "to_grayscale", "write_image", "write_map"]
+__all__ = ["atomic_path", "publish", "read_image", "to_grayscale", "write_image", "write_map"]
 
 _LUMA = np.array([0.299, 0.587, 0.114])
 
@@ -97,6 +97,20 @@ def read_image(path, *, gray=True):
     return data
 
 
+def publish(tmp, target):
+    """Rename a finished temporary file or folder to ``target``.
+
+    ``mkstemp``/``mkdtemp`` create private (0600/0700) entries; the published
+    output gets the permissions a plain ``open``/``mkdir`` would have given it
+    under the user's umask.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    mode = (0o777 if os.path.isdir(tmp) else 0o666) & ~umask
+    os.chmod(tmp, mode)
+    os.replace(tmp, target)
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path next to ``path``; on success rename it to ``path``."""
@@ -108,7 +122,7 @@ def atomic_path(path):
     os.close(fd)
     try:
         yield Path(tmp)
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

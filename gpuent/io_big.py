@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .io import publish
+
 __all__ = ["open_source", "create_sink", "ZARR_SUFFIXES", "TIFF_SUFFIXES"]
 
 ZARR_SUFFIXES = (".zarr",)
@@ -225,10 +227,10 @@ class _Sink:
         if target.is_dir() and not target.is_symlink():
             old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=self.folder))
             os.replace(target, old / "x")
-            os.replace(self.tmp, target)
+            publish(self.tmp, target)
             shutil.rmtree(old, ignore_errors=True)
         else:
-            os.replace(self.tmp, target)
+            publish(self.tmp, target)
 
     def abort(self):
         tmp = Path(self.tmp)

@@ -161,7 +161,8 @@ def plan_window(shape, footprint, mode, nlevels, *, estimator=None, f=None, base
     c = np.arange(entries) - n * (n + 1) // 2
     pos = c > 0
     p = c[pos] / n[pos]
-    fp = np.asarray(f(p), dtype=np.float64)
+    with np.errstate(all="ignore"):  # non-finite values are refused just below, with a message
+        fp = np.asarray(f(p), dtype=np.float64)
     if fp.shape != p.shape:
         raise ValueError("f must be vectorized: f(p) must return an array of the shape of p")
     if not np.all(np.isfinite(fp)):
