@@ -129,6 +129,8 @@ def piecewise(*parts) -> Schedule:
     part ``k`` runs its own schedule over its share. Example, heat then cool:
     ``piecewise(linear(4, 1e-3), linear(1e-3, 4))``.
     """
+    if len(parts) == 1 and isinstance(parts[0], list):
+        parts = tuple(parts[0])  # piecewise([a, b]) reads as piecewise(a, b)
     if not parts:
         raise ValueError("piecewise needs at least one part")
     scheds, weights = [], []
