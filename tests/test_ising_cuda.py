@@ -280,3 +280,218 @@ def test_pending_frames_are_resolved_by_the_writer(tmp_path):
 
     with Image.open(tmp_path / "p.gif") as im:
         assert im.n_frames == 2 and im.size == (6, 4)
+
+
+# ---- the CuPy launcher (_cuda.CudaEngine) against a stand-in CuPy, CPU CI only ----------
+# Kernels run through the host emulation above (one generated entry point per kernel);
+# every argument is checked against the kernel's C signature (numpy scalars of the exact
+# width: CuPy passes a Python int as 8 bytes), every launch must be on a non-blocking
+# stream, and frames must be copied into pinned buffers without blocking.
+_SIG = r'extern "C" __global__ void (\w+)\(([^)]*)\)'
+_CTYPE = {"i8": np.int8, "u8": np.uint8, "u64": np.uint64, "float": np.float32}
+
+
+def _kernel_signatures():
+    import re
+
+    sigs = {}
+    for name, params in re.findall(_SIG, (CUDA_DIR / "ising.cu").read_text()):
+        out = []
+        for p in params.split(","):
+            words = p.replace("*", " * ").split()
+            ptr = "*" in words
+            words = [w for w in words if w not in ("const", "*")]
+            out.append((words[0], ptr, words[1]))
+        sigs[name] = out
+    return sigs
+
+
+@pytest.fixture(scope="module")
+def launchers(tmp_path_factory):
+    gxx = shutil.which("g++")
+    if gxx is None:
+        pytest.skip("g++ not on PATH")
+    import ctypes
+
+    sigs = _kernel_signatures()
+    wrappers = []
+    for name, params in sigs.items():
+        decl = ", ".join(f"{'const ' if ptr else ''}{t} {'*' if ptr else ''}{n}"
+                         for t, ptr, n in params)
+        wrappers.append(f'extern "C" void emu_{name}(unsigned gx, unsigned gy, unsigned bx, '
+                        f'unsigned by, {decl}) {{ LAUNCH(gx, gy, bx, by, '
+                        f'{name}({", ".join(f"({t} *){n}" if p else n for t, p, n in params)})) }}')
+    d = tmp_path_factory.mktemp("launch")
+    src = d / "launch.cpp"
+    src.write_text(_EMU.replace("KERNEL_FILE", str(CUDA_DIR / "ising.cu")) + "\n".join(wrappers))
+    lib = d / "launch.so"
+    r = subprocess.run([gxx, "-O1", "-ffp-contract=off", "-fno-fast-math", "-w", "-shared",
+                        "-fPIC", "-o", str(lib), str(src)], capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    return ctypes.CDLL(str(lib)), sigs
+
+
+def _fake_cupy(lib, sigs):
+    import ctypes
+    import types
+
+    class DevArray(np.ndarray):
+        def get(self, stream=None, order="C", out=None, blocking=True):
+            if out is None:
+                return np.array(self)
+            assert isinstance(out, Pinned), "async copies need a pinned buffer"
+            assert stream is not None and stream.non_blocking and not blocking
+            assert out.shape == self.shape and out.dtype == self.dtype
+            np.copyto(out, self)
+            return out
+
+        def fill(self, v):
+            assert stack[-1].non_blocking
+            self[...] = v
+
+    class Pinned(np.ndarray):
+        pass
+
+    class Event:
+        def synchronize(self):
+            pass
+
+    class Stream:
+        def __init__(self, null=False, non_blocking=False):
+            self.non_blocking = non_blocking
+            self.waited = []
+
+        def __enter__(self):
+            stack.append(self)
+            return self
+
+        def __exit__(self, *exc):
+            stack.pop()
+
+        def record(self, event=None):
+            return Event()
+
+        def wait_event(self, event):
+            assert isinstance(event, Event)
+            self.waited.append(event)
+
+        def synchronize(self):
+            pass
+
+    null = Stream(null=True)
+    stack = [null]
+
+    def dev(a, dtype=None):
+        return np.array(np.asarray(a), dtype=dtype, order="C", copy=True).view(DevArray)
+
+    class Kernel:
+        def __init__(self, name):
+            self.name, self.params = name, sigs[name]
+            self.fn = getattr(lib, f"emu_{name}")
+
+        def __call__(self, grid, block, args, shared_mem=0):
+            assert stack[-1].non_blocking, f"{self.name} launched on the default stream"
+            assert len(args) == len(self.params), self.name
+            grid = tuple(grid) + (1,) * (3 - len(grid))
+            block = tuple(block) + (1,) * (3 - len(block))
+            assert all(isinstance(v, int) and v > 0 for v in grid + block), (self.name, grid)
+            cargs = []
+            for (t, ptr, n), a in zip(self.params, args):
+                if ptr:
+                    assert isinstance(a, DevArray) and a.flags.c_contiguous, (self.name, n)
+                    assert a.dtype == _CTYPE[t], (self.name, n, a.dtype)
+                    cargs.append(ctypes.c_void_p(a.ctypes.data))
+                elif t == "int":
+                    assert type(a) is np.int32, (self.name, n, type(a))
+                    cargs.append(ctypes.c_int32(int(a)))
+                else:
+                    assert t == "u32" and type(a) is np.uint32, (self.name, n, type(a))
+                    cargs.append(ctypes.c_uint32(int(a)))
+            gx, gy, bx, by = grid[0], grid[1], block[0], block[1]
+            if self.name.startswith("ising_obs"):  # emulated shuffles: one thread per block
+                assert gy == by == 1
+                gx, bx = gx * bx, 1
+            self.fn(ctypes.c_uint(gx), ctypes.c_uint(gy), ctypes.c_uint(bx), ctypes.c_uint(by),
+                    *cargs)
+
+    class RawModule:
+        def __init__(self, *, code, options=()):
+            assert isinstance(options, tuple) and "--fmad=false" in options
+            self.code, self.compiled = code, False
+
+        def compile(self):
+            self.compiled = True
+
+        def get_function(self, name):
+            return Kernel(name)
+
+    class Device:
+        id = 0
+
+        def __init__(self, i=0):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            pass
+
+    cuda = types.SimpleNamespace(Stream=Stream, Event=Event, Device=Device,
+                                 get_current_stream=lambda: stack[-1])
+    cp = types.ModuleType("cupy")
+    cp.__dict__.update(
+        cuda=cuda, RawModule=RawModule, ndarray=DevArray, int8=np.int8, uint8=np.uint8,
+        float32=np.float32, uint64=np.uint64, array=lambda a, dtype=None, order="C", copy=True:
+        dev(a, dtype), asarray=lambda a, dtype=None: a if isinstance(a, DevArray) and (
+            dtype is None or a.dtype == dtype) else dev(a, dtype),
+        ascontiguousarray=lambda a: a if a.flags.c_contiguous else dev(a),
+        zeros=lambda shape, dtype: dev(np.zeros(shape, dtype)),
+        empty=lambda shape, dtype: dev(np.zeros(shape, dtype)),
+        asnumpy=lambda a, stream=None, out=None, blocking=True: np.array(a))
+    cpx = types.ModuleType("cupyx")
+    cpx.empty_pinned = lambda shape, dtype=float, order="C": np.zeros(shape, dtype).view(Pinned)
+    return cp, cpx
+
+
+@pytest.mark.parametrize("name", ["torus", "continuous", "edge", "edge-fixed", "block",
+                                  "symmetric"])
+def test_cuda_launcher_with_stand_in_cupy_equals_cpu(launchers, monkeypatch, tmp_path, name):
+    import sys
+
+    from gpuent._kernels.ising import _cuda
+
+    cp, cpx = _fake_cupy(*launchers)
+    monkeypatch.setitem(sys.modules, "cupy", cp)
+    monkeypatch.setitem(sys.modules, "cupyx", cpx)
+    _cuda.module.cache_clear()
+    try:
+        model = _models(np)[name]
+        sched = ising.piecewise(ising.linear(3.0, 0.05), ising.geometric(0.05, 2.0))
+        cpu = ising.Simulation(model, seed=2**37 + 3, backend="cpu")
+        dev = ising.Simulation(model, seed=2**37 + 3, backend="cpu")
+        dev._engine = _cuda.CudaEngine(model, dev.key)
+        tc = cpu.run(9, beta=sched, record_every=3, frames=2)
+        td = dev.run(9, beta=sched, record_every=3, frames=2)
+        assert np.array_equal(np.asarray(dev.spins), cpu.spins)
+        assert np.array_equal(tc.energy, td.energy)
+        assert np.array_equal(tc.magnetization, td.magnetization)
+        assert len(td.frames) == 4 and all(np.array_equal(a, b)
+                                           for a, b in zip(tc.frames, td.frames))
+        # frames through the writer thread (pinned double buffer), then another downscale
+        dev.run(5, beta=0.5, frames=1, movie=tmp_path / "m.gif")
+        cpu.run(5, beta=0.5, record_every=0)
+        from PIL import Image
+
+        with Image.open(tmp_path / "m.gif") as im:
+            assert im.n_frames == 5
+            im.seek(4)
+            assert np.array_equal(np.asarray(im.convert("L")), ising.spins_to_frame(cpu.spins))
+        f2 = dev.frame(downscale=2)
+        want = ising.spins_to_frame(cpu.spins, 2)
+        assert f2.shape == want.shape and np.abs(f2.astype(int) - want).max() <= (
+            1 if model.continuous else 0)
+        assert dev.frame(downscale=1000).shape == ising.spins_to_frame(cpu.spins, 1000).shape
+    finally:
+        _cuda.module.cache_clear()

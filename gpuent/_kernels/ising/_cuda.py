@@ -51,13 +51,27 @@ class PendingFrame:
         self._host = host
         self._event = event
         self._free = free
+        self._out = None
         self.shape = host.shape
 
     def resolve(self) -> np.ndarray:
-        self._event.synchronize()
-        out = np.array(self._host, copy=True)
-        self._free.set()
-        return out
+        # once only: after the first call the pinned buffer belongs to a later frame
+        if self._out is None:
+            self._event.synchronize()
+            self._out = np.array(self._host, copy=True)
+            self._free.set()
+        return self._out
+
+    def __del__(self):
+        # a frame dropped unresolved (e.g. MovieWriter.append raised) must not leave its
+        # buffer taken for ever: CudaEngine.frame would wait on it two frames later
+        free = getattr(self, "_free", None)
+        if free is not None and self._out is None:
+            try:
+                self._event.synchronize()
+            except Exception:
+                pass
+            free.set()
 
     def __array__(self, dtype=None, copy=None):
         out = self.resolve()
@@ -76,6 +90,9 @@ class CudaEngine:
         self.mod = module(self.device.id)
         self.stream = cp.cuda.Stream(non_blocking=True)
         self.copy_stream = cp.cuda.Stream(non_blocking=True)
+        # non-blocking streams do not wait for the legacy default stream: the model's
+        # arrays may still be in flight there (cp.asarray copies asynchronously)
+        self.stream.wait_event(cp.cuda.get_current_stream().record())
         dtype = cp.float32 if model.kind == "continuous" else cp.int8
         with self.stream:
             self.s = cp.array(model.spins, dtype=dtype, order="C", copy=True)
@@ -87,11 +104,18 @@ class CudaEngine:
         self.edge_index = np.int32(NEVER if model.edge_spins == "fixed" else INT_OFFSET)
         self._tables = {}
         self._fbuf = None  # (downscale, device buffers, pinned buffers, free events)
+        self._exposed = False  # the lattice was handed out: the caller's stream may write it
         self._slot = 0
         name = {"torus": "ising_sweep_torus", "edge": "ising_sweep_edge",
                 "continuous": "ising_sweep_cont", "block": "ising_sweep_metric",
                 "symmetric": "ising_sweep_metric"}[self.kind]
         self._sweep = self.mod.get_function(name)
+        if self.kind == "continuous":
+            self._obs_fn = self.mod.get_function("ising_obs_cont")
+            self._frame_fn = self.mod.get_function("ising_frame_f32")
+        else:
+            self._obs_fn = self.mod.get_function("ising_obs_int")
+            self._frame_fn = self.mod.get_function("ising_frame_i8")
         self._four = self.kind in ("block", "symmetric")
         groups = (self.W + 7) // 8
         rows = self.H // 2 if self._four else self.H
@@ -99,17 +123,23 @@ class CudaEngine:
 
     # ---- dynamics -----------------------------------------------------------------------
     def _table(self, table):
-        key = table.tobytes()
-        dev = self._tables.get(key)
-        if dev is None:
+        # Simulation keeps one host table per beta: look it up by identity (the entry
+        # holds the host array, so its id cannot be reused while cached)
+        entry = self._tables.get(id(table))
+        if entry is None or entry[0] is not table:
             if len(self._tables) > 256:
-                self._tables.clear()
+                self._tables.clear()  # stream-ordered pool: safe for queued kernels
+            host = np.ascontiguousarray(table, dtype=np.uint64)
             with self.stream:
-                dev = self.cp.asarray(table)
-            self._tables[key] = dev
-        return dev
+                dev = self.cp.asarray(host)
+            entry = (table, dev)
+            self._tables[id(table)] = entry
+        return entry[1]
 
     def sweep(self, t, table):
+        if self._exposed:  # order after whatever the caller did with .spins since
+            self.stream.wait_event(self.cp.cuda.get_current_stream().record())
+            self._exposed = False
         thr = self._table(table)
         H, W = np.int32(self.H), np.int32(self.W)
         t = np.uint32(t & 0xFFFFFFFF)
@@ -135,13 +165,12 @@ class CudaEngine:
         with self.stream:
             self._obs.fill(0)
             if self.kind == "continuous":
-                f = self.mod.get_function("ising_obs_cont")
-                f((blocks,), (256,), (self.s, np.int32(self.H), np.int32(self.W), self._obs))
+                self._obs_fn((blocks,), (256,),
+                             (self.s, np.int32(self.H), np.int32(self.W), self._obs))
             else:
                 kind = {"torus": 0, "edge": 1, "block": 2, "symmetric": 3}[self.kind]
-                f = self.mod.get_function("ising_obs_int")
-                f((blocks,), (256,), (self.s, self.aux, np.int32(self.H), np.int32(self.W),
-                                      np.int32(kind), self._obs))
+                self._obs_fn((blocks,), (256,), (self.s, self.aux, np.int32(self.H),
+                                                 np.int32(self.W), np.int32(kind), self._obs))
             host = cp.asnumpy(self._obs, stream=self.stream)
         self.stream.synchronize()
         e, m = (int(v) for v in host.view(np.int64))
@@ -177,11 +206,12 @@ class CudaEngine:
         free[slot].clear()
         out = dev[slot]
         fh, fw = out.shape
-        name = "ising_frame_f32" if self.kind == "continuous" else "ising_frame_i8"
-        f = self.mod.get_function(name)
+        if fh == 0 or fw == 0:  # downscale larger than the lattice: no launch (grid 0)
+            free[slot].set()
+            return np.zeros((fh, fw), np.uint8)
         with self.stream:
-            f(((fw + 31) // 32, (fh + 7) // 8), (32, 8),
-              (self.s, np.int32(self.H), np.int32(self.W), np.int32(k), out))
+            self._frame_fn(((fw + 31) // 32, (fh + 7) // 8), (32, 8),
+                           (self.s, np.int32(self.H), np.int32(self.W), np.int32(k), out))
         rendered = self.stream.record()
         self.copy_stream.wait_event(rendered)
         out.get(stream=self.copy_stream, out=host[slot], blocking=False)
@@ -191,6 +221,7 @@ class CudaEngine:
     @property
     def spins(self):
         self.stream.synchronize()
+        self._exposed = True
         return self.s
 
     def sync(self):
