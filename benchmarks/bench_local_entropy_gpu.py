@@ -16,7 +16,9 @@ Rows (DESIGN §7):
 
 Every gpuent configuration is first checked against the CPU path (Numba) on a crop,
 bit for bit. GPU timings use CUDA events after a warm-up; the median of repeats is
-reported. Writes ``<out>/local_entropy-gpu-<device>.json``.
+reported (fewer repeats for slow calls, about ``BUDGET_S`` seconds per measurement).
+Writes ``<out>/local_entropy-gpu-<device>.json``, rewritten after every row
+(``"complete": false`` until the end), so that a run cut short keeps its rows.
 """
 
 from __future__ import annotations
@@ -46,10 +48,19 @@ WINDOWS = (3, 7, 15, 25, 51, 75)
 SHAPES = ((1080, 1920), (8192, 8192))
 
 
+#: seconds of timed calls per measurement at most: slow calls are repeated fewer times,
+#: so that one device call (10 minutes) covers the whole run
+BUDGET_S = 6.0
+
+
 def _events_median(cp, fn, repeats, warmup=1):
+    t0 = time.perf_counter()
     for _ in range(warmup):
         fn()
     cp.cuda.Device().synchronize()
+    if warmup:
+        per_call = (time.perf_counter() - t0) / warmup
+        repeats = max(1, min(repeats, int(BUDGET_S / max(per_call, 1e-9))))
     times = []
     for _ in range(repeats):
         start, stop = cp.cuda.Event(), cp.cuda.Event()
@@ -153,6 +164,27 @@ def main(argv=None):
     sides = tuple(2 * w + 1 if args.radii else w for w in windows)
     big = (2048, 2048) if args.quick else (16384, 16384)
     rows = []
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", device).strip("-").lower()
+    json_path = out_dir / f"local_entropy-gpu-{slug}.json"
+    started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+    def save(complete):
+        # rewritten after every row: a run cut short still leaves its rows
+        result = {
+            "benchmark": "local_entropy",
+            "device": device,
+            "date": started,
+            "complete": complete,
+            "versions": _versions(cp),
+            "notes": "seconds: CUDA-event median of repeats (kernel only) unless 'timing' "
+                     "says otherwise; skimage rows: one wall-clock run on the host CPU.",
+            "rows": [_clean(r) for r in rows],
+        }
+        tmp = json_path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(result, indent=1) + "\n")
+        tmp.replace(json_path)
 
     def show(row):
         ratio = row.get("vs_cucim")
@@ -162,6 +194,7 @@ def main(argv=None):
               f"{row['seconds'] * 1e3:10.3f} ms {row['gpix_per_s']:8.3f} Gpix/s{extra}",
               flush=True)
         rows.append(row)
+        save(False)
 
     cucim_entropy = _cucim_entropy()
     host = {shape: _image(shape) for shape in shapes}
@@ -177,10 +210,14 @@ def main(argv=None):
             seconds, cfg = _gpuent_kernel(cp, dimage, r, "reflect", 256)
             cu = None
             if cucim_entropy is not None:
-                fp = cp.ones((side, side), dtype=bool)
-                call, path = _cucim_call(cucim_entropy, dimage, fp)
-                cu = _events_median(cp, call, _repeats(dimage.size, side * 8))
-                show(_row("cucim", r, shape, "reflect", cu, cucim_path=path))
+                try:
+                    fp = cp.ones((side, side), dtype=bool)
+                    call, path = _cucim_call(cucim_entropy, dimage, fp)
+                    cu = _events_median(cp, call, _repeats(dimage.size, side * 8))
+                    show(_row("cucim", r, shape, "reflect", cu, cucim_path=path))
+                except Exception as exc:  # noqa: BLE001 - keep the gpuent rows
+                    print(f"cuCIM failed at side {side}, {shape}: {type(exc).__name__}: {exc}")
+                    cu = None
             show(_row("gpuent", r, shape, "reflect", seconds, config=cfg.__dict__,
                       vs_cucim=(cu / seconds) if cu else None))
         del dimage
@@ -227,21 +264,8 @@ def main(argv=None):
     sec = _wall_median(end_to_end, 5, warmup=1)
     show(_row("gpuent", 7, image.shape, "clip", sec, timing="end-to-end from host"))
 
-    result = {
-        "benchmark": "local_entropy",
-        "device": device,
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "versions": _versions(cp),
-        "notes": "seconds: CUDA-event median of repeats (kernel only) unless 'timing' says "
-                 "otherwise; skimage rows: one wall-clock run on the host CPU.",
-        "rows": [_clean(r) for r in rows],
-    }
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", device).strip("-").lower()
-    path = out_dir / f"local_entropy-gpu-{slug}.json"
-    path.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"wrote {path}")
+    save(True)
+    print(f"wrote {json_path}")
     return 0
 
 

@@ -176,14 +176,14 @@ def test_kernel_algorithm_emulated_equals_cpu(request):
 def test_launch_config_choices(nlevels, npix, shared):
     cfg = _cuda.launch_config(H100, nlevels=nlevels, npix=npix, shape=(8192, 8192), ry=7)
     assert cfg.shared is shared
-    assert cfg.threads % 32 == 0 and cfg.blocks >= 1
-    count_bytes = _cuda.count_type(npix)[1]
+    assert cfg.threads % 32 == 0 and cfg.blocks >= 1  # bank-conflict-free word interleave
+    words = _cuda.histogram_words(nlevels, npix)
+    assert words == -(-nlevels * _cuda.count_type(npix)[1] // 4)
     if shared:
-        assert cfg.threads % (128 // count_bytes) == 0  # bank-conflict-free interleave
-        assert cfg.shared_bytes == cfg.threads * nlevels * count_bytes
+        assert cfg.shared_bytes == cfg.threads * words * 4
         assert cfg.shared_bytes <= H100["sharedMemPerBlockOptin"]
     else:
-        assert cfg.scratch_threads * nlevels * count_bytes <= _cuda.SCRATCH_LIMIT
+        assert cfg.scratch_threads * words * 4 <= _cuda.SCRATCH_LIMIT
     assert cfg.nitems == 8192 * -(-8192 // cfg.run)
 
 
@@ -195,6 +195,23 @@ def test_launch_config_small_images_and_runs():
     cfg = _cuda.launch_config(H100, nlevels=256, npix=9, shape=(1080, 1920), ry=1,
                               force_global=True, scratch_limit=1 << 20)
     assert not cfg.shared and cfg.scratch_threads * 256 <= 1 << 20
+
+
+@pytest.mark.parametrize("npix", [9, 300, 70000])
+@pytest.mark.parametrize("nlevels", [1, 2, 3, 5, 256, 257])
+def test_histogram_layout_fits_and_is_conflict_free(npix, nlevels):
+    """The kernel's slot(): thread t's level v is count v % P of word (v // P) * T + t."""
+    count_bytes = _cuda.count_type(npix)[1]
+    per_word = 4 // count_bytes
+    words = _cuda.histogram_words(nlevels, npix)
+    for threads in (32, 96):
+        t = np.arange(threads)[:, None]
+        v = np.arange(nlevels)[None, :]
+        slot = t * per_word + (v // per_word) * (threads * per_word) + v % per_word
+        assert len(np.unique(slot)) == slot.size  # no two (thread, level) share a count
+        assert slot.max() < words * 4 // count_bytes * threads  # fits the allocation
+        word = slot // per_word
+        assert np.all(word % 32 == t % 32)  # a lane's words all lie in its own bank
 
 
 def test_kernel_names():
@@ -368,7 +385,8 @@ def test_4096_levels_uint16_global_scratch_and_tiling():
         np.testing.assert_array_equal(got.get(), want)
     plan, lv = _plan_and_levels(image, 4, nlevels=4096)
     want = windowed_cpu(image, None, plan, np.float64)
-    # a scratch for 64 threads only: each thread loops over thousands of items
+    # a scratch too small for one block: one block of 256 threads (the minimum), each
+    # looping over thousands of items
     got = _cuda.windowed_cuda(lv, None, plan, np.float64, scratch_limit=64 * 4096 * 2)
     np.testing.assert_array_equal(got.get(), want)
 

@@ -37,7 +37,8 @@ from ._cpu import _edge_pairs
 from .spec import WindowPlan
 
 __all__ = [
-    "SOURCE", "describe", "kernel_name", "launch_config", "prepare_windowed", "windowed_cuda",
+    "SOURCE", "describe", "histogram_words", "kernel_name", "launch_config", "prepare_windowed",
+    "windowed_cuda",
 ]
 
 SOURCE = Path(__file__).with_name("cuda") / "windowed_histogram.cu"
@@ -63,6 +64,12 @@ def count_type(npix: int) -> tuple[str, int]:
     if npix < 65536:
         return "unsigned short", 2
     return "unsigned int", 4
+
+
+def histogram_words(nlevels: int, npix: int) -> int:
+    """32-bit words of one thread's histogram: ``4 // count bytes`` counts share a word."""
+    per_word = 4 // count_type(npix)[1]
+    return -(-int(nlevels) // per_word)
 
 
 def kernel_name(level_dtype, npix: int, out_dtype, shared: bool, per_n: bool) -> str:
@@ -118,8 +125,7 @@ def launch_config(props: dict, *, nlevels: int, npix: int, shape, ry: int,
                   scratch_limit: int = SCRATCH_LIMIT) -> LaunchConfig:
     """Block shape, histogram storage, grid and run length for one request (pure host code)."""
     h, w = (int(s) for s in shape)
-    count_bytes = count_type(npix)[1]
-    per_thread = nlevels * count_bytes
+    per_thread = 4 * histogram_words(nlevels, npix)  # bytes of one thread's histogram
     nsm = int(props.get("multiProcessorCount", 1))
     thr_sm = int(props.get("maxThreadsPerMultiProcessor", 2048))
     smem_sm = int(props.get("sharedMemPerMultiprocessor", 48 << 10))
@@ -127,13 +133,12 @@ def launch_config(props: dict, *, nlevels: int, npix: int, shape, ry: int,
     reserved = int(props.get("reservedSharedMemPerBlock", 1024))
     regs_sm = int(props.get("regsPerMultiprocessor", 65536))
     blocks_sm_max = int(props.get("maxBlocksPerMultiProcessor", 32))
-    # threads per block: a multiple of 128 / count_bytes keeps the interleaved
-    # histogram free of bank conflicts (a warp touches 32 distinct banks)
-    unit = 128 // count_bytes
+    # threads per block: multiples of 32 keep the word-interleaved histogram free of
+    # bank conflicts (lane l's words all lie in bank l, see the .cu file)
     best = None
     if not force_global:
         for t in (32, 64, 128, 256, 512, 1024):
-            if t % unit or t > max_threads_per_block:
+            if t > max_threads_per_block:
                 continue
             smem = t * per_thread
             if smem > optin:
@@ -232,8 +237,9 @@ def prepare_windowed(levels, valid, plan: WindowPlan, out_dtype, *, out=None, ru
             scratch = cp.empty(1, dtype=np.uint8)  # unused placeholder pointer
         else:
             kern = _kernel(dev, kernel_name(lv.dtype, npix, out_dtype, False, per_n))
-            cnt = {1: np.uint8, 2: np.uint16, 4: np.uint32}[count_type(npix)[1]]
-            scratch = cp.empty(int(plan.nlevels) * cfg.scratch_threads, dtype=cnt)
+            # whole 32-bit words per thread (the kernel's slot()), in the count type
+            scratch = cp.empty(histogram_words(plan.nlevels, npix) * cfg.scratch_threads,
+                               dtype=np.uint32)
 
         i32 = np.int32
         pair_x, pair_start, pair_gl, pair_ge = vertical_pairs(plan)

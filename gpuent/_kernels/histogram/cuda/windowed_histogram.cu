@@ -25,10 +25,14 @@
 //   * Boundaries: rowmap / colmap are the plan's index maps (int32, -1 = outside, not
 //     counted), so clip / reflect / mirror / wrap share one code path. Pixels that are
 //     not counted (mask, NaN) are level -1 in an int32 level image.
-//   * Histogram: one per thread, interleaved by level, hist[level * stride + lane] with
-//     counts of type CT (uint8 when N < 256, uint16 when N < 65536, else uint32). In
-//     shared memory (SHARED, stride = blockDim.x, a multiple of 128, so a warp touches
-//     32 distinct banks whatever the levels) or in global scratch memory (stride = all
+//   * Histogram: one per thread, with counts of type CT (uint8 when N < 256, uint16 when
+//     N < 65536, else uint32). P = 4 / sizeof(CT) counts share one 32-bit word, and the
+//     words of the T threads that share the storage are interleaved: level v of thread
+//     `lane` is count v % P of word (v / P) * T + lane (see slot()). With T a multiple
+//     of 32, every word of a lane lies in bank lane % 32, so a warp touches 32 distinct
+//     banks whatever its levels (interleaving single counts instead would put 4 uint8
+//     lanes in one bank: 4-way conflicts), and no word is written by two threads. In
+//     shared memory (SHARED, T = blockDim.x) or in global scratch memory (T = all
 //     threads of the launch) for many levels. Threads loop over work items
 //     (grid-stride), so an image of any size runs with a bounded grid and scratch.
 //   * The histogram is emptied after each item: all levels zeroed when nlevels <= 2N,
@@ -54,6 +58,16 @@ __device__ __forceinline__ int load_level(const LT* __restrict__ lv, int r, int 
         return -1;
     }
     return static_cast<int>(lv[static_cast<long long>(r) * W + c]);
+}
+
+// Index (in counts) of level v >= 0 in a thread's histogram, relative to the thread's
+// first count; wstride = P * T counts separate two words of one thread.
+template <typename CT>
+__device__ __forceinline__ long long slot(int v, long long wstride) {
+    static_assert(sizeof(CT) == 1 || sizeof(CT) == 2 || sizeof(CT) == 4, "count type");
+    constexpr unsigned int P = 4 / sizeof(CT);
+    const unsigned int u = static_cast<unsigned int>(v);
+    return static_cast<long long>(u / P) * wstride + static_cast<long long>(u % P);
 }
 
 __device__ __forceinline__ double finish(unsigned long long s, int n, int kocc, int kind,
@@ -117,20 +131,21 @@ __global__ void windowed_vertical(
 
     const long long nthreads = static_cast<long long>(gridDim.x) * blockDim.x;
     const long long gtid = static_cast<long long>(blockIdx.x) * blockDim.x + threadIdx.x;
-    CT* hist;
-    long long stride;
+    constexpr int P = 4 / static_cast<int>(sizeof(CT));  // counts per 32-bit word
+    CT* hist;          // this thread's first count
+    long long wstride; // counts between two words of this thread (P * threads interleaved)
     if (SHARED) {
-        hist = reinterpret_cast<CT*>(smem_raw) + threadIdx.x;
-        stride = blockDim.x;
+        hist = reinterpret_cast<CT*>(smem_raw) + static_cast<long long>(threadIdx.x) * P;
+        wstride = static_cast<long long>(blockDim.x) * P;
     } else {
-        hist = scratch + gtid;
-        stride = nthreads;
+        hist = scratch + gtid * P;
+        wstride = nthreads * P;
     }
     if (gtid >= nitems) {
         return;
     }
     for (int v = 0; v < nlevels; ++v) {
-        hist[v * stride] = 0;
+        hist[slot<CT>(v, wstride)] = 0;
     }
     const bool zero_all = nlevels <= 2 * npix;
 
@@ -158,9 +173,9 @@ __global__ void windowed_vertical(
             const int v = load_level(lv, __ldg(rowmap + y0 + __ldg(offy + t)),
                                      __ldg(colmap + x + __ldg(offx + t)), W);
             if (v >= 0) {
-                const unsigned int c = hist[v * stride];
+                const unsigned int c = hist[slot<CT>(v, wstride)];
                 s += static_cast<unsigned long long>(__ldg(inc + o + c));
-                hist[v * stride] = static_cast<CT>(c + 1);
+                hist[slot<CT>(v, wstride)] = static_cast<CT>(c + 1);
                 kocc += (c == 0);
                 ++n;
             }
@@ -198,20 +213,20 @@ __global__ void windowed_vertical(
                         continue;
                     }
                     if (vl >= 0) {
-                        const unsigned int c = hist[vl * stride];
+                        const unsigned int c = hist[slot<CT>(vl, wstride)];
                         if (!PER_N || !recount) {
                             s -= static_cast<unsigned long long>(__ldg(inc + o + c - 1));
                         }
-                        hist[vl * stride] = static_cast<CT>(c - 1);
+                        hist[slot<CT>(vl, wstride)] = static_cast<CT>(c - 1);
                         --n;
                         kocc -= (c == 1);
                     }
                     if (ve >= 0) {
-                        const unsigned int c = hist[ve * stride];
+                        const unsigned int c = hist[slot<CT>(ve, wstride)];
                         if (!PER_N || !recount) {
                             s += static_cast<unsigned long long>(__ldg(inc + o + c));
                         }
-                        hist[ve * stride] = static_cast<CT>(c + 1);
+                        hist[slot<CT>(ve, wstride)] = static_cast<CT>(c + 1);
                         ++n;
                         kocc += (c == 0);
                     }
@@ -225,16 +240,16 @@ __global__ void windowed_vertical(
                     const int v = load_level(lv, __ldg(rowmap + y + __ldg(offy + t)),
                                              __ldg(colmap + x + __ldg(offx + t)), W);
                     if (v >= 0) {
-                        hist[v * stride] = static_cast<CT>(hist[v * stride] - 1);
+                        hist[slot<CT>(v, wstride)] -= 1;
                     }
                 }
                 for (int t = 0; t < npix; ++t) {
                     const int v = load_level(lv, __ldg(rowmap + y + __ldg(offy + t)),
                                              __ldg(colmap + x + __ldg(offx + t)), W);
                     if (v >= 0) {
-                        const unsigned int c = hist[v * stride];
+                        const unsigned int c = hist[slot<CT>(v, wstride)];
                         s += static_cast<unsigned long long>(__ldg(inc + o + c));
-                        hist[v * stride] = static_cast<CT>(c + 1);
+                        hist[slot<CT>(v, wstride)] = static_cast<CT>(c + 1);
                     }
                 }
             }
@@ -245,7 +260,7 @@ __global__ void windowed_vertical(
         // empty the histogram for the next item
         if (zero_all) {
             for (int v = 0; v < nlevels; ++v) {
-                hist[v * stride] = 0;
+                hist[slot<CT>(v, wstride)] = 0;
             }
         } else {
             const int ylast = y1 - 1;
@@ -253,7 +268,7 @@ __global__ void windowed_vertical(
                 const int v = load_level(lv, __ldg(rowmap + ylast + __ldg(offy + t)),
                                          __ldg(colmap + x + __ldg(offx + t)), W);
                 if (v >= 0) {
-                    hist[v * stride] = static_cast<CT>(hist[v * stride] - 1);
+                    hist[slot<CT>(v, wstride)] -= 1;
                 }
             }
         }
