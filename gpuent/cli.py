@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
+import os
 import pkgutil
+import re
 import sys
+from pathlib import Path
 
-__all__ = ["CLIError", "build_parser", "command_modules", "main"]
+__all__ = ["CLIError", "build_parser", "check_output", "command_modules", "main"]
 
 
 class CLIError(Exception):
@@ -35,7 +39,88 @@ def command_modules():
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, exit 2, as argparse does, without the usage dump
+        m = re.match(r"argument (\S+): expected one argument$", message)
+        if m:  # e.g. --sigmas -1,2: argparse takes "-1,2" for an option
+            option = m.group(1).split("/")[-1]
+            message += f" (for a value that starts with '-', write {option}=VALUE)"
         self.exit(2, f"gpuent: error: {message}\n")
+
+
+# library wording (Python parameters) -> the options a command-line user types
+_CLI_WORDS = (
+    ("bins", "a floating-point image needs bins=K (the number of intensity levels), "
+             "and optionally value_range=(lo, hi)",
+     "the image holds floating-point values: pass --bins K to bin them into K levels "
+     "(e.g. --bins 256)"),
+    ("bins", "pass bins=K to bin them instead", "pass --bins K to bin them instead"),
+    ("bins", "bins must be", "--bins must be"),
+    ("bins", "give value_range=(lo, hi) for binning",
+     "replace them with finite values or NaN (NaN pixels are not counted)"),
+    ("sizes", "give sizes=", "pass --sizes S1,S2,..."),
+    ("sizes", "sizes needs", "--sizes needs"),
+    ("sizes", "sizes must", "--sizes must"),
+    ("q", "q must be", "--q must be"),
+    ("footprint", "footprint '", "--footprint '"),
+)
+
+
+def _cli_message(message: str, args) -> str:
+    for option, library, cli in _CLI_WORDS:
+        if hasattr(args, option):
+            message = re.sub(r"(?<![-\w])" + re.escape(library), lambda _, c=cli: c,
+                             message)
+    return message
+
+
+def _error_message(exc, args) -> str:
+    if isinstance(exc, MemoryError):
+        return f"not enough memory ({exc or 'out of memory'}); try a smaller image or window"
+    if isinstance(exc, OSError) and exc.strerror and exc.filename and \
+            str(exc).startswith("[Errno"):
+        return f"{exc.filename}: {exc.strerror}"
+    message = str(exc) or type(exc).__name__
+    return _cli_message(message.splitlines()[0], args)
+
+
+def check_output(out, *inputs, option="-o/--output"):
+    """Fail early (before any work) on an output path that cannot be written as asked."""
+    out = Path(out)
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise CLIError(f"cannot write {out}: the output folder {folder} {what}")
+    if out.is_dir() and out.suffix.lower() != ".zarr":
+        raise CLIError(f"cannot write {out}: it is a folder; give a file name to {option}")
+    for src in inputs:
+        if src is not None and out.exists() and os.path.exists(src) and \
+                os.path.samefile(out, src):
+            raise CLIError(f"{option} {out} is the input file; choose another output name")
+    return out
+
+
+def check_radius(radius, shape, what=None):
+    """A window radius bigger than the image only costs time (O(r) per pixel): refuse it."""
+    limit = max(int(n) for n in shape)
+    if radius > limit:
+        size = "x".join(str(int(n)) for n in shape)
+        what = what or f"--radius {radius}"
+        raise CLIError(f"{what} is larger than the image ({size}); use a radius of at most "
+                       f"{limit} (a window that wide already covers the image)")
+
+
+def needs_bins(dtype, bins, name):
+    """The one-line error for a floating-point image without --bins."""
+    import numpy as np
+
+    if bins is None and np.issubdtype(dtype, np.floating):
+        raise CLIError(f"{name} holds floating-point values: pass --bins K to bin them into "
+                       f"K levels (e.g. --bins 256)")
+
+
+def finite(value, option):
+    if value is not None and not math.isfinite(value):
+        raise CLIError(f"{option} must be a finite number, got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,7 +141,8 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
-        parser.print_help()
+        names = ", ".join(sorted(parser._subparsers._group_actions[0].choices))
+        print(f"gpuent: error: give a command ({names}); see gpuent --help", file=sys.stderr)
         return 2
     try:
         return int(args.func(args) or 0)
@@ -64,8 +150,7 @@ def main(argv=None) -> int:
         print("gpuent: interrupted", file=sys.stderr)
         return 130
     except (CLIError, ValueError, TypeError, OSError, MemoryError) as exc:
-        message = str(exc) or type(exc).__name__
-        print(f"gpuent: error: {message.splitlines()[0]}", file=sys.stderr)
+        print(f"gpuent: error: {_error_message(exc, args)}", file=sys.stderr)
         return 2
 
 

@@ -70,6 +70,8 @@ def read_image(path, *, gray=True):
 
         source = open_source(path)
         return source[tuple(slice(None) for _ in source.shape)]
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder, not an image file")
     if not path.is_file():
         raise FileNotFoundError(f"no such image file: {path}")
     suffix = path.suffix.lower()
@@ -118,11 +120,17 @@ def atomic_path(path):
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise FileNotFoundError(f"output folder does not exist: {folder}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=folder)
+    except OSError as exc:
+        raise OSError(f"cannot write {path}: {exc.strerror or exc}") from None
     os.close(fd)
     try:
         yield Path(tmp)
-        publish(tmp, path)
+        try:
+            publish(tmp, path)
+        except OSError as exc:
+            raise OSError(f"cannot write {path}: {exc.strerror or exc}") from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

@@ -7,25 +7,28 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cli import CLIError
+from ..cli import CLIError, check_output, needs_bins
 
+MAX_SIGMAS = 10_000
 HELP = "intensity-level entropy of an image against Gaussian blur width (the seed's section 4)"
 
 
 def register(sub):
     p = sub.add_parser("blur-entropy", help=HELP, description=HELP)
-    p.add_argument("input", metavar="IN", help="image file (PNG, JPEG, TIFF, .npy, ...)")
-    p.add_argument("--sigmas", default="0:8:33",
+    p.add_argument("input", metavar="IN", help="image file (PNG, JPEG, TIFF, .npy, .zarr, ...)")
+    p.add_argument("--sigmas", default="0:8:33", metavar="SPEC",
                    help="blur widths: START:STOP:NUM (linspace) or a comma list (default 0:8:33)")
     p.add_argument("--relative", action="store_true",
                    help="sigmas are fractions of the image size max(h, w), as in the seed")
     p.add_argument("--mode", default="reflect",
                    choices=("reflect", "mirror", "wrap", "nearest", "constant"),
                    help="image boundary of the blur (default reflect; see the GIGO note)")
-    p.add_argument("--bins", type=int, help="number of levels (needed for float images)")
+    p.add_argument("--bins", type=int, metavar="K",
+                   help="bin values into K levels (needed for floating-point images)")
     p.add_argument("-o", "--output", metavar="OUT",
                    help="curve .png or .csv; default: print the table")
-    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="with -o, print nothing on success (without -o the table is printed)")
     p.set_defaults(func=run)
 
 
@@ -37,8 +40,9 @@ def parse_sigmas(text):
             if len(parts) != 3:
                 raise ValueError
             start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
-            if num < 1:
-                raise ValueError
+            if not 1 <= num <= MAX_SIGMAS:
+                raise CLIError(f"--sigmas START:STOP:NUM needs 1 <= NUM <= {MAX_SIGMAS}, "
+                               f"got {text!r}")
             values = np.linspace(start, stop, num)
         else:
             values = np.asarray([float(t) for t in text.split(",") if t.strip()])
@@ -46,6 +50,8 @@ def parse_sigmas(text):
         raise CLIError(
             f"--sigmas must be START:STOP:NUM or a comma list of numbers, got {text!r}"
         ) from None
+    if values.size > MAX_SIGMAS:
+        raise CLIError(f"--sigmas gives {values.size} blur widths; at most {MAX_SIGMAS}")
     if values.size == 0 or np.any(values < 0) or not np.all(np.isfinite(values)):
         raise CLIError(f"--sigmas must be finite numbers >= 0, got {text!r}")
     return values
@@ -85,24 +91,29 @@ def curve_plot(curves, path, *, xlabel="blur sigma (pixels)", title=None, images
 
 def run(args):
     from .._plot import plot_or_csv, write_csv
-    from ..io import read_image
+    from ..io import atomic_path, read_image
     from ..scale import entropy_vs_blur
 
     sigmas = parse_sigmas(args.sigmas)
+    if args.bins is not None and args.bins < 1:
+        raise CLIError(f"--bins must be >= 1, got {args.bins}")
     out = kind = None
     if args.output:
         out, kind = plot_or_csv(args.output)
-        if str(out.parent) and not out.parent.is_dir():
-            raise CLIError(f"output folder does not exist: {out.parent}")
+        check_output(out, args.input)
     image = np.asarray(read_image(args.input))
+    needs_bins(image.dtype, args.bins, args.input)
     s, h = entropy_vs_blur(image, sigmas, relative=args.relative, mode=args.mode,
                            bins=args.bins)
     unit = "fraction of size" if args.relative else "pixels"
     if kind == "png":
-        curve_plot([(None, s, h)], out, xlabel=f"blur sigma ({unit})",
-                   title=f"{Path(args.input).name}, mode={args.mode}")
+        with atomic_path(out) as tmp:
+            curve_plot([(None, s, h)], tmp, xlabel=f"blur sigma ({unit})",
+                       title=f"{Path(args.input).name}, mode={args.mode}")
     elif kind == "csv":
-        write_csv(out, ["sigma", "entropy_bits"], zip(s.tolist(), h.tolist(), strict=True))
+        with atomic_path(out) as tmp:
+            write_csv(tmp, ["sigma", "entropy_bits"],
+                      zip(s.tolist(), h.tolist(), strict=True))
     if out is None:
         print(f"sigma ({unit})\tentropy (bits)")
         for a, b in zip(s, h, strict=True):

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cli import CLIError
-from ..footprints import parse_footprint
+from ..cli import CLIError, check_output, check_radius, needs_bins
+from ..footprints import _SPEC, parse_footprint
 
 HELP = "local-entropy map of an image (PNG through inferno, or raw float32 .tif/.npy/.zarr)"
 
@@ -21,21 +21,27 @@ _STREAM_OUT = (".tif", ".tiff", ".npy", ".zarr")
 
 def register(sub):
     p = sub.add_parser("entropy", help=HELP, description=HELP)
-    p.add_argument("input", metavar="IN", help="image file (PNG, JPEG, TIFF, .npy, ...)")
+    p.add_argument("input", metavar="IN", help="image file (PNG, JPEG, TIFF, .npy, .zarr, ...)")
     window = p.add_mutually_exclusive_group()
-    window.add_argument("-r", "--radius", type=int, help="square (2r+1)-box radius (default 3)")
+    window.add_argument("-r", "--radius", type=int, metavar="R",
+                        help="window radius: the (2R+1)x(2R+1) box (default 3)")
     window.add_argument("--footprint", metavar="SPEC",
                         help="window shape: disk:R, square:R, rect:HxW or diamond:R")
     p.add_argument("-o", "--output", metavar="OUT",
-                   help="output .png (colour map), .tif or .npy (float32); default IN-entropy.png")
+                   help="output .png/.jpg/.webp (inferno colour map) or .tif/.npy/.zarr "
+                        "(float32 values); default IN-entropy.png")
     p.add_argument("--mode", default="clip", choices=("clip", "reflect", "mirror", "wrap"),
                    help="image boundary (default clip: the window shrinks at borders)")
     p.add_argument("--estimator", default="plugin",
-                   choices=("plugin", "miller-madow", "grassberger", "dirichlet"))
-    p.add_argument("--bins", type=int, help="number of levels to bin into (needed for floats)")
-    p.add_argument("--base", type=float, default=2.0, help="logarithm base (default 2: bits)")
+                   choices=("plugin", "miller-madow", "grassberger", "dirichlet"),
+                   help="entropy estimator (default plugin: -sum p log p)")
+    p.add_argument("--bins", type=int, metavar="K",
+                   help="bin values into K levels (needed for floating-point images)")
+    p.add_argument("--base", type=float, default=2.0, metavar="B",
+                   help="logarithm base (default 2: bits)")
     p.add_argument("--backend", default="auto", choices=("auto", "reference", "cpu", "cuda"),
-                   help="computation path (default auto: CUDA for a GPU, else Numba)")
+                   help="compute path (default auto: CUDA on a GPU, else Numba; cuda needs "
+                        "CuPy and an NVIDIA GPU)")
     big = p.add_argument_group(
         "big images", "TIFF/.npy/.zarr inputs above 32 Mpix (or with any option below, or a "
         ".zarr input or output) are streamed tile by tile with halos: peak memory stays "
@@ -70,19 +76,26 @@ def run(args):
     out = _output_path(args)
     if out.suffix.lower() not in (".png", ".tif", ".tiff", ".npy", ".jpg", ".jpeg", ".webp",
                                   ".zarr"):
-        raise CLIError(f"output {out} must end in .png, .tif, .npy or .zarr")
-    if not out.parent.is_dir() and str(out.parent):
-        raise CLIError(f"output folder does not exist: {out.parent}")
+        raise CLIError(f"output {out} must end in .png, .jpg, .webp, .tif, .npy or .zarr")
+    check_output(out, args.input)
+    if args.bins is not None and args.bins < 1:
+        raise CLIError(f"--bins must be >= 1, got {args.bins}")
     if args.tile is not None and args.tile < 1:
         raise CLIError(f"--tile must be >= 1, got {args.tile}")
     if args.address and args.scheduler != "distributed":
         raise CLIError("--address needs --scheduler distributed")
-    footprint = parse_footprint(args.footprint) if args.footprint else None
-    radius = None if footprint is not None else (3 if args.radius is None else args.radius)
+    if args.workers is not None:
+        if args.workers < 1:
+            raise CLIError(f"--workers must be >= 1, got {args.workers}")
+        if args.scheduler is None:
+            raise CLIError("--workers needs --scheduler threads, processes or distributed")
+    extent = _footprint_extent(args.footprint) if args.footprint is not None else None
     backend = None if args.backend == "auto" else args.backend
     if _streamed(args, out):
-        return _run_streamed(args, out, radius, footprint, backend)
+        return _run_streamed(args, out, extent, backend)
     image = np.asarray(read_image(args.input))
+    needs_bins(image.dtype, args.bins, args.input)
+    radius, footprint = _window(args, extent, image.shape)
     if backend == "cuda":
         from .._backend import cupy_or_none, gpu_available
 
@@ -104,10 +117,39 @@ def run(args):
     write_map(out, emap)
     if not args.quiet:
         mpix = emap.size / 1e6
-        print(f"wrote {out}: {emap.shape[0]}x{emap.shape[1]} entropy map "
-              f"({np.nanmin(emap):.3g}..{np.nanmax(emap):.3g} bits) in {seconds:.2f} s "
-              f"({mpix / max(seconds, 1e-9):.1f} Mpix/s)", file=sys.stdout)
+        shape = "x".join(str(n) for n in emap.shape)
+        finite = emap[np.isfinite(emap)]
+        unit = "bits" if args.base == 2 else f"base-{args.base:g} units"
+        span = f"{finite.min():.3g}..{finite.max():.3g} {unit}" if finite.size else \
+            "all NaN: no pixel was counted"
+        print(f"wrote {out}: {shape} entropy map ({span}) in {seconds:.2f} s "
+              f"({mpix / max(seconds, 1e-9):.3g} Mpix/s)", file=sys.stdout)
     return 0
+
+
+def _footprint_extent(spec):
+    """The half-extent (radius) of a --footprint spec, checked before anything is allocated."""
+    m = _SPEC.match(spec.strip().lower())
+    if not m:
+        parse_footprint(spec)  # raises the standard "not understood" message
+    if m.group(1):
+        return int(m.group(2))
+    h, w = int(m.group(3)), int(m.group(4))
+    if h % 2 == 0 or w % 2 == 0:
+        raise CLIError(f"--footprint rect:{h}x{w} needs odd sides (a centre pixel), "
+                       f"e.g. rect:{h | 1}x{w | 1}")
+    return max(h, w) // 2
+
+
+def _window(args, extent, shape):
+    """``(radius, footprint)`` for an image of ``shape``; too-wide windows are refused."""
+    if extent is not None:
+        check_radius(extent, shape, what=f"--footprint {args.footprint}")
+        return None, parse_footprint(args.footprint)
+    if args.radius is None:
+        return 3, None
+    check_radius(args.radius, shape)
+    return args.radius, None
 
 
 def _streamed(args, out) -> bool:
@@ -129,7 +171,7 @@ def _streamed(args, out) -> bool:
     return int(np.prod(source.shape)) > STREAM_PIXELS
 
 
-def _run_streamed(args, out, radius, footprint, backend):
+def _run_streamed(args, out, extent, backend):
     """Tile-by-tile map of a big image into a .zarr/.tif/.npy created up front."""
     from .._backend import gpu_available
     from .._stream import make_request, source_stats
@@ -139,6 +181,8 @@ def _run_streamed(args, out, radius, footprint, backend):
     if source.ndim not in (2, 3):
         raise CLIError(f"{args.input}: expected a 2-D image or 3-D volume, got shape "
                        f"{source.shape}")
+    needs_bins(source.dtype, args.bins, args.input)
+    radius, footprint = _window(args, extent, source.shape)
     side = args.tile or (1024 if source.ndim == 2 else 128)
     if out.suffix.lower() in (".tif", ".tiff"):
         side = max(16, -(-side // 16) * 16)  # TIFF tiles are multiples of 16
@@ -175,7 +219,7 @@ def _run_streamed(args, out, radius, footprint, backend):
         mpix = int(np.prod(source.shape)) / 1e6
         shape = "x".join(str(s) for s in source.shape)
         print(f"wrote {out}: {shape} entropy map, streamed in {side}-pixel tiles, "
-              f"in {seconds:.2f} s ({mpix / max(seconds, 1e-9):.1f} Mpix/s)", file=sys.stdout)
+              f"in {seconds:.2f} s ({mpix / max(seconds, 1e-9):.3g} Mpix/s)", file=sys.stdout)
     return 0
 
 

@@ -7,24 +7,26 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cli import CLIError
+from ..cli import CLIError, check_output, finite
 
 HELP = "box-counting dimension (and Renyi dimensions D_q) of an image's bright set (seed 9.1)"
 
 
 def register(sub):
     p = sub.add_parser("fractal", help=HELP, description=HELP)
-    p.add_argument("input", metavar="IN", help="image file (PNG, JPEG, TIFF, .npy, ...)")
-    p.add_argument("--threshold", type=float,
+    p.add_argument("input", metavar="IN", help="image file (PNG, JPEG, TIFF, .npy, .zarr, ...)")
+    p.add_argument("--threshold", type=float, metavar="T",
                    help="the set is pixels >= T (default: the image mean; bool images as is)")
-    p.add_argument("--sizes", help="comma-separated box sides in pixels (default powers of two "
-                                   "up to a quarter of the shorter side)")
-    p.add_argument("--q", default="0,1,2",
+    p.add_argument("--sizes", metavar="S1,S2,...",
+                   help="comma-separated box sides in pixels (default powers of two up to a "
+                        "quarter of the shorter side)")
+    p.add_argument("--q", default="0,1,2", metavar="Q1,Q2,...",
                    help="orders of the generalized dimensions of the image as a mass "
                         "(default 0,1,2)")
     p.add_argument("-o", "--output", metavar="OUT",
                    help="fit plot .png or .csv of the box counts; default: print only")
-    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="with -o, print nothing on success (without -o the result is printed)")
     p.set_defaults(func=run)
 
 
@@ -54,8 +56,16 @@ def analyse(image, threshold=None, sizes=None, q=(0, 1, 2)):
     if image.dtype == bool:
         mask, threshold = image, 0.5
     else:
-        threshold = float(np.mean(image)) if threshold is None else float(threshold)
+        if threshold is None:  # NaN pixels are in no set and do not move the mean
+            values = image[np.isfinite(image)] if image.dtype.kind == "f" else image
+            if values.size == 0:
+                raise CLIError("the image has no finite pixel values; nothing to measure")
+            threshold = float(np.mean(values))
+        threshold = float(threshold)
         mask = image >= threshold
+        if not mask.any():
+            raise CLIError(f"no pixel is >= {threshold:g} (the image's maximum is "
+                           f"{np.nanmax(image):g}); pass a lower --threshold")
     box = box_counting_dimension(mask, sizes=sizes)
     gen = generalized_dimensions(mask, list(q), sizes=box.sizes)
     return mask, threshold, box, gen
@@ -85,30 +95,39 @@ def fit_figure(panels, path, *, suptitle=None):
 
 def run(args):
     from .._plot import plot_or_csv, write_csv
-    from ..io import read_image
+    from ..io import atomic_path, read_image
 
-    sizes = _ints(args.sizes, "--sizes") if args.sizes else None
+    sizes = _ints(args.sizes, "--sizes") if args.sizes is not None else None
     qs = _floats(args.q, "--q")
+    finite(args.threshold, "--threshold")
     out = kind = None
     if args.output:
         out, kind = plot_or_csv(args.output)
-        if str(out.parent) and not out.parent.is_dir():
-            raise CLIError(f"output folder does not exist: {out.parent}")
+        check_output(out, args.input)
     image = np.asarray(read_image(args.input))
+    if image.dtype.kind not in "biuf":
+        raise CLIError(f"{args.input} holds {image.dtype} values; fractal needs a real-valued "
+                       f"(or boolean) image")
+    if image.ndim >= 1 and min(image.shape) < 2:
+        raise CLIError(f"{args.input} is {'x'.join(map(str, image.shape))} pixels: too small to "
+                       f"measure a dimension (at least 2 pixels a side)")
+    if image.dtype == bool and args.threshold is not None:
+        raise CLIError(f"{args.input} is a boolean mask: it is the set as is; drop --threshold")
     mask, t, box, gen = analyse(image, args.threshold, sizes, qs)
     if kind == "png":
-        fit_figure([(f"pixels >= {t:g}", mask, box)], out)
+        with atomic_path(out) as tmp:
+            fit_figure([(f"pixels >= {t:g}", mask, box)], tmp)
     elif kind == "csv":
         header = ["size", "count"] + [f"H_q{q:g}_bits" for q in gen.q]
         rows = [[int(s), int(c), *gen.entropies[:, j].tolist()]
                 for j, (s, c) in enumerate(zip(box.sizes, box.counts, strict=True))]
-        write_csv(out, header, rows)
+        with atomic_path(out) as tmp:
+            write_csv(tmp, header, rows)
     if not args.quiet or out is None:
         dq = ", ".join(f"D_{q:g} = {d:.4f}" for q, d in zip(gen.q, gen.dimensions, strict=True))
-        print(f"threshold {t:g}: {int(mask.sum())} pixels; box-counting dimension "
+        wrote = "" if out is None else f"wrote {out}: "
+        print(f"{wrote}threshold {t:g}: {int(mask.sum())} pixels; box-counting dimension "
               f"{box.dimension:.4f} (R^2 = {box.r2:.4f}); {dq}", file=sys.stdout)
-        if out is not None:
-            print(f"wrote {out}")
     return 0
 
 

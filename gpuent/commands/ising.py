@@ -40,41 +40,58 @@ def _size(text):
             from None
     if h < 2 or w < 2:
         raise argparse.ArgumentTypeError(f"size must be at least 2x2, got {text!r}")
+    if h % 2 or w % 2:
+        raise argparse.ArgumentTypeError(
+            f"size must have even sides (the lattice is updated as a checkerboard), got "
+            f"{text!r}; try {h + h % 2}x{w + w % 2}")
     return h, w
 
 
 def register(sub):
     p = sub.add_parser("ising", help=HELP, description=DESCRIPTION,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("input", nargs="?", help="input image (default: a built-in letters image)")
-    p.add_argument("-o", "--output", required=True,
+    p.add_argument("input", nargs="?", metavar="IN",
+                   help="image file (PNG, JPEG, TIFF, ...; default: a built-in letters image); "
+                        "odd sides are cropped to even")
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="movie file: .gif, .png (APNG), .webp or .mp4 (needs imageio-ffmpeg)")
     p.add_argument("--preset", choices=sorted(PRESETS),
                    help="the notebook's movies: edges (12.2) or metric (12.3)")
-    p.add_argument("--size", type=_size, help="lattice HxW (default 256x256; resizes the input)")
-    p.add_argument("--model", choices=("torus", "edge", "metric"), help="default torus")
-    p.add_argument("--spins", choices=("binary", "continuous"), default="binary",
-                   help="torus spins: int8 +-1 or the notebook's grayscale (float) spins")
-    p.add_argument("--energy", choices=("block", "symmetric"), default="block",
-                   help="metric model energy: ienergy (block) or sienergy (symmetric)")
-    p.add_argument("--edges", help="edge image for --model edge (pixels > 128 are edges)")
-    p.add_argument("--threshold", type=float,
-                   help="gradient threshold for computed edges (default 0.25)")
-    p.add_argument("--edge-spins", choices=("flip", "fixed"), default="flip",
-                   help="edge pixels flip freely (notebook) or stay fixed")
+    p.add_argument("--size", type=_size, metavar="HxW",
+                   help="lattice size, even sides (default 256x256; resizes the input)")
+    p.add_argument("--model", choices=("torus", "edge", "metric"),
+                   help="Ising model (default torus, or the preset's)")
+    p.add_argument("--spins", choices=("binary", "continuous"),
+                   help="--model torus only: int8 +-1 (default) or the notebook's grayscale "
+                        "(float) spins")
+    p.add_argument("--energy", choices=("block", "symmetric"),
+                   help="--model metric only: ienergy (block, default) or sienergy (symmetric)")
+    p.add_argument("--edges", metavar="FILE",
+                   help="--model edge only: edge image (pixels > 128 are edges)")
+    p.add_argument("--threshold", type=float, metavar="T",
+                   help="--model edge only: gradient threshold for computed edges "
+                        "(default 0.25)")
+    p.add_argument("--edge-spins", choices=("flip", "fixed"),
+                   help="--model edge only: edge pixels flip freely (default, as in the "
+                        "notebook) or stay fixed")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--beta", type=float, help="constant inverse temperature")
-    g.add_argument("--schedule", help="beta schedule, e.g. linear:0.1:1 (see above)")
-    p.add_argument("--sweeps", type=int, help="number of sweeps")
-    p.add_argument("--every", type=int, help="a movie frame every K sweeps (default 1)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--fps", type=float, default=25.0, help="movie frames per second")
-    p.add_argument("--downscale", type=int, default=0,
+    g.add_argument("--beta", type=float, metavar="B", help="constant inverse temperature >= 0")
+    g.add_argument("--schedule", metavar="SPEC",
+                   help="beta schedule, e.g. linear:0.1:1 (see above)")
+    p.add_argument("--sweeps", type=int, metavar="N", help="number of sweeps")
+    p.add_argument("--every", type=int, metavar="K",
+                   help="a movie frame every K sweeps (default 1)")
+    p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
+    p.add_argument("--fps", type=float, default=25.0, metavar="F",
+                   help="movie frames per second (default 25)")
+    p.add_argument("--downscale", type=int, default=0, metavar="K",
                    help="average KxK spin blocks per movie pixel (default: 1, or enough to "
                         "keep frames within 2048 pixels a side)")
     p.add_argument("--backend", choices=("auto", "reference", "cpu", "cuda"), default="auto",
-                   help="compute path (cuda needs CuPy and a GPU)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+                   help="compute path (default auto: CUDA on a GPU, else Numba; cuda needs "
+                        "CuPy and an NVIDIA GPU)")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="print nothing on success (no progress bar or summary)")
     p.set_defaults(func=run)
 
 
@@ -82,6 +99,13 @@ def _read_image(path, size):
     import numpy as np
     from PIL import Image, UnidentifiedImageError
 
+    from ..cli import CLIError
+
+    if Path(path).suffix.lower() in (".npy", ".zarr"):
+        raise CLIError(f"cannot read image {path}: ising takes an image file (PNG, JPEG, "
+                       f"TIFF, ...), not {Path(path).suffix}")
+    if Path(path).is_dir():
+        raise CLIError(f"cannot read image {path}: it is a folder, not an image file")
     try:
         with Image.open(path) as im:
             im = im.convert("L")
@@ -115,12 +139,28 @@ def _build(args):
         raise CLIError(f"--every must be >= 1, got {every}")
     if sweeps // every < 1:
         raise CLIError(f"--sweeps {sweeps} with --every {every} gives no frame")
+    for option, value, wants in (("--spins", args.spins, "torus"),
+                                 ("--energy", args.energy, "metric"),
+                                 ("--edges", args.edges, "edge"),
+                                 ("--threshold", args.threshold, "edge"),
+                                 ("--edge-spins", args.edge_spins, "edge")):
+        if value is not None and model != wants:
+            raise CLIError(f"{option} applies to --model {wants} only, not {model}")
     if args.beta is not None:
         if not (math.isfinite(args.beta) and args.beta >= 0):
             raise CLIError(f"--beta must be a finite number >= 0, got {args.beta}")
         beta = args.beta
     elif args.schedule is not None:
-        beta = ising.parse_schedule(args.schedule)
+        try:
+            if float(args.schedule) < 0:
+                raise CLIError(f"--schedule must give beta >= 0, got {args.schedule}")
+        except ValueError:
+            pass
+        try:
+            beta = ising.parse_schedule(args.schedule)
+            ising.as_schedule(beta).values(sweeps)
+        except (ValueError, TypeError) as exc:
+            raise CLIError(f"--schedule {args.schedule!r}: {exc}") from None
     elif "schedule" in preset:
         beta = ising.parse_schedule(preset["schedule"])
     else:
@@ -136,7 +176,9 @@ def _build(args):
 
     size = args.size
     if args.input is not None:
-        image = _even(_read_image(args.input, size))
+        image = _read_image(args.input, size)
+        args.cropped_from = image.shape
+        image = _even(image)
     elif model == "torus" and args.preset is None:
         image = None
     else:
@@ -147,10 +189,10 @@ def _build(args):
     if model == "torus":
         if image is None:
             h, w = size or (256, 256)
-            m = ising.torus((h - h % 2, w - w % 2), init="random", spins=args.spins,
-                            seed=args.seed)
+            m = ising.torus((h - h % 2, w - w % 2), init="random",
+                            spins=args.spins or "binary", seed=args.seed)
         else:
-            m = ising.torus(init=image, spins=args.spins)
+            m = ising.torus(init=image, spins=args.spins or "binary")
     elif model == "edge":
         edges = None
         if args.edges is not None:
@@ -160,9 +202,9 @@ def _build(args):
                                f"than the input's {image.shape[0]}x{image.shape[1]}")
             edges = e[: image.shape[0], : image.shape[1]] > 128
         m = ising.edge_model(image, edges=edges, threshold=args.threshold,
-                             edge_spins=args.edge_spins)
+                             edge_spins=args.edge_spins or "flip")
     else:
-        m = ising.metric_model(image, energy=args.energy)
+        m = ising.metric_model(image, energy=args.energy or "block")
 
     xp_model = m
     if args.backend == "cuda":
@@ -185,9 +227,10 @@ def _to_cupy(m):
 
 def run(args):
     from .. import ising
+    from ..cli import check_output
 
+    out = check_output(args.output, args.input, args.edges)
     model, sweeps, every, schedule = _build(args)
-    out = Path(args.output)
     backend = None if args.backend == "auto" else args.backend
     sim = ising.Simulation(model, seed=args.seed, backend=backend)
     downscale = args.downscale or max(1, math.ceil(max(model.shape) / 2048))
@@ -209,9 +252,12 @@ def run(args):
         h, w = writer.size
         flips = sweeps * sim.size
         run_s = trace.seconds
-        print(f"wrote {out}: {trace.frame_count} frames {w}x{h}, {sweeps} sweeps of a "
-              f"{model.shape[0]}x{model.shape[1]} {model.kind} lattice ({sim.backend}): "
-              f"simulation {run_s:.2f} s ({flips / max(run_s, 1e-9) / 1e6:.0f} M flips/s, "
+        src = getattr(args, "cropped_from", model.shape)
+        cropped = "" if tuple(src) == tuple(model.shape[:2]) else \
+            f" (input {src[0]}x{src[1]} cropped to even sides)"
+        print(f"wrote {out}: {trace.frame_count} frames of {h}x{w} pixels, {sweeps} sweeps of a "
+              f"{model.shape[0]}x{model.shape[1]} {model.kind} lattice{cropped} ({sim.backend}): "
+              f"simulation {run_s:.2f} s ({flips / max(run_s, 1e-9) / 1e6:.3g} M flips/s, "
               f"with frames), {dt:.2f} s in all")
     return 0
 
@@ -220,7 +266,7 @@ def demo(out_dir: Path, quiet: bool) -> None:
     """``gpuent demo``: the notebook's heat-then-cool metric movie (12.3)."""
     args = argparse.Namespace(
         input=None, output=str(Path(out_dir) / "ising-metric.gif"), preset="metric",
-        size=None, model=None, spins="binary", energy="block", edges=None, threshold=None,
-        edge_spins="flip", beta=None, schedule=None, sweeps=None, every=None, seed=0,
+        size=None, model=None, spins=None, energy=None, edges=None, threshold=None,
+        edge_spins=None, beta=None, schedule=None, sweeps=None, every=None, seed=0,
         fps=25.0, downscale=0, backend="auto", quiet=quiet)
     run(args)

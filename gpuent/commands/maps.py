@@ -8,24 +8,29 @@ from pathlib import Path
 
 import numpy as np
 
-from ..cli import CLIError
+from ..cli import CLIError, check_output, check_radius, needs_bins
 
 HELP = "local entropy / std / mean maps at several radii, as one montage (the seed's 7.1-7.2)"
 STATS = ("entropy", "std", "mean")
+DEFAULT_RADII = "1,2,3,10,20,50"
 
 
 def register(sub):
     p = sub.add_parser("maps", help=HELP, description=HELP)
-    p.add_argument("input", metavar="IN", help="image file (PNG, JPEG, TIFF, .npy, ...)")
-    p.add_argument("--radii", default="1,2,3,10,20,50",
-                   help="comma-separated window radii (default 1,2,3,10,20,50)")
+    p.add_argument("input", metavar="IN", help="image file (PNG, JPEG, TIFF, .npy, .zarr, ...)")
+    p.add_argument("--radii", default=None, metavar="R1,R2,...",
+                   help="comma-separated window radii: (2R+1)x(2R+1) boxes "
+                        "(default 1,2,3,10,20,50)")
     p.add_argument("--stat", default="entropy", choices=STATS,
                    help="quantity per window (default entropy, in bits)")
-    p.add_argument("--mode", default="clip", choices=("clip", "reflect", "mirror", "wrap"))
-    p.add_argument("--bins", type=int, help="number of levels (entropy of float images)")
+    p.add_argument("--mode", default="clip", choices=("clip", "reflect", "mirror", "wrap"),
+                   help="image boundary (default clip: the window shrinks at borders)")
+    p.add_argument("--bins", type=int, metavar="K",
+                   help="bin values into K levels (needed for floating-point images; "
+                        "--stat entropy only)")
     p.add_argument("-o", "--output", metavar="OUT",
                    help="montage .png, or .csv of per-radius min/mean/max; default IN-maps.png")
-    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     p.set_defaults(func=run)
 
 
@@ -83,25 +88,40 @@ def montage(maps, stat, path, *, title=None, dpi=80):
 
 def _write_csv(path, maps):
     from .._plot import write_csv
+    from ..io import atomic_path
 
-    rows = [(r, float(np.nanmin(m)), float(np.nanmean(m)), float(np.nanmax(m)), round(s, 4))
-            for r, m, s in maps]
-    write_csv(path, ["radius", "min", "mean", "max", "seconds"], rows)
+    rows = []
+    for r, m, s in maps:
+        v = m[np.isfinite(m)]
+        lo, mean, hi = (float(v.min()), float(v.mean()), float(v.max())) if v.size else \
+            (float("nan"),) * 3
+        rows.append((r, lo, mean, hi, round(s, 4)))
+    with atomic_path(path) as tmp:
+        write_csv(tmp, ["radius", "min", "mean", "max", "seconds"], rows)
 
 
 def run(args):
     from .._plot import plot_or_csv
-    from ..io import read_image
+    from ..io import atomic_path, read_image
 
-    radii = parse_radii(args.radii)
+    radii = parse_radii(args.radii if args.radii is not None else DEFAULT_RADII)
+    if args.bins is not None:
+        if args.stat != "entropy":
+            raise CLIError(f"--bins applies to --stat entropy only, not --stat {args.stat}")
+        if args.bins < 1:
+            raise CLIError(f"--bins must be >= 1, got {args.bins}")
     src = Path(args.input)
     out, kind = plot_or_csv(args.output or src.with_name(f"{src.stem}-maps.png"))
-    if str(out.parent) and not out.parent.is_dir():
-        raise CLIError(f"output folder does not exist: {out.parent}")
+    check_output(out, args.input)
     image = np.asarray(read_image(args.input))
+    if args.stat == "entropy":
+        needs_bins(image.dtype, args.bins, args.input)
+    if args.radii is not None:  # the default radii are fine on any image
+        check_radius(max(radii), image.shape, what=f"--radii {max(radii)}")
     maps = compute_maps(image, radii, args.stat, mode=args.mode, bins=args.bins)
     if kind == "png":
-        montage(maps, args.stat, out)
+        with atomic_path(out) as tmp:
+            montage(maps, args.stat, tmp)
     else:
         _write_csv(out, maps)
     if not args.quiet:
