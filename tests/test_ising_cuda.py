@@ -9,6 +9,7 @@ import pytest
 
 from gpuent import ising
 from gpuent._backend import gpu_available
+from gpuent._kernels.ising import HALF, NEVER
 
 CUDA_DIR = Path(ising.__file__).parents[1] / "_kernels" / "ising" / "cuda"
 CU_FILES = sorted(CUDA_DIR.glob("*.cu"))
@@ -226,7 +227,7 @@ def test_cuda_kernels_emulated_on_host_equal_cpu(emulated, name):
                                dtype=np.int8)
     tables = np.ascontiguousarray(np.stack([thresholds(b, model.continuous) for b in betas]))
     k0, k1 = philox_key(seed)
-    eidx = 17 if model.edge_spins == "fixed" else 8
+    eidx = NEVER if model.edge_spins == "fixed" else HALF
     h, w = s.shape
     ptr = ctypes.c_void_p
     emulated.emu_sweeps(_KIND[model.kind], ptr(s.ctypes.data), ptr(aux.ctypes.data),

@@ -114,7 +114,7 @@ def test_counter_layout_words():
 
 def test_threshold_tables():
     t = thresholds(0.5, False)
-    assert t.dtype == np.uint64 and t.shape == (18,)
+    assert t.dtype == np.uint64 and t.shape == (19,)
     assert all(t[:9] == 2**32) and t[17] == 0
     assert t[8 + 4] == np.floor(2**32 * np.exp(-2.0))
     c = thresholds(1.0, True)

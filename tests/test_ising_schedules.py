@@ -68,3 +68,31 @@ def test_simulation_records_the_schedule():
     tr = sim.run(6, beta=ising.linear(0.1, 0.6), record_every=2)
     np.testing.assert_allclose(tr.beta, [0.2, 0.4, 0.6])
     assert tr.sweep.tolist() == [2, 4, 6]
+
+
+def test_arctan_sweeps_versus_notebook_steps():
+    # notebook: beta_i = c (pi/2) / arctan(n - i) over n single-site steps, i = 0 .. n-1:
+    # c at the start, 2c at the very last step, and within 1% of c for all but the last
+    # 64 steps. With steps_per_sweep = N (1 sweep = N steps) sweep t takes the beta of its
+    # first step, i = t N; with the default 1 the rise to 2c spreads over the last sweeps.
+    c, sweeps, N = 0.5, 40, 50 * 50
+    i = np.arange(sweeps * N)
+    nb = c * (np.pi / 2) / np.arctan(sweeps * N - i)
+    assert nb[-1] == pytest.approx(2 * c) and (nb > 1.01 * c).sum() == 64
+    faithful = ising.arctan(c, steps_per_sweep=N).values(sweeps)
+    np.testing.assert_allclose(faithful, nb[::N])
+    assert faithful.max() < 1.001 * c
+    per_sweep = ising.arctan(c).values(sweeps)
+    assert per_sweep[-1] == pytest.approx(2 * c) and (per_sweep > 1.01 * c).sum() == 40
+
+
+def test_heat_then_cool_follows_the_notebook():
+    # notebook: k = i / n, beta = 4 (1 - k) + 1e-3 k over n steps, then 1e-3 (1 - k) + 4 k;
+    # gpuent's linear parts reach their endpoints exactly (t / (n - 1)), a difference of
+    # one step (or sweep) in k
+    sweeps = 100
+    b = ising.parse_schedule("linear:4:1e-3,linear:1e-3:4").values(2 * sweeps)
+    k = np.arange(sweeps) / sweeps
+    nb = np.concatenate([4 * (1 - k) + 1e-3 * k, 1e-3 * (1 - k) + 4 * k])
+    assert np.all(np.abs(b - nb) <= 4 / sweeps + 1e-12)
+    assert b[0] == 4 and b[sweeps - 1] == pytest.approx(1e-3) and b[-1] == 4

@@ -10,10 +10,23 @@ from pathlib import Path
 
 HELP = "anneal an image with an Ising model (torus, edge, metric) and write a movie"
 
+# The notebook's movies (section 12) ran n = 1e6 random single-site steps per part with a
+# frame every 1000 steps, on its own letters image (size not in the scan). With 1 sweep =
+# N steps that is 1e6 / N sweeps (15 on the default 256x256) and a frame every 1000 / N
+# sweeps (1/65 sweep). Frames here can only be taken between sweeps, so the presets run
+# longer (200 sweeps, 13x the notebook's steps on 256x256) with fewer frames (200 instead
+# of ~1000 per part): a movie of the same process, not a step-for-step replay. Images
+# are binarized (the notebook kept gray levels) and the letters image is gpuent's own.
 PRESETS = {
-    # notebook 12.2: letters and their edges, beta = 0.5 (pi/2) / arctan(n - i)
+    # notebook 12.2: letters and their edges (the notebook loaded an edge file; here edges
+    # are computed, gradient threshold 0.25), beta = 0.5 (pi/2) / arctan(n - i) with i
+    # counting sweeps: 0.5 for most of the run, rising to 1.0 over the last few sweeps.
+    # The notebook counted steps, so its beta stayed ~0.5 to the end (see
+    # gpuent.ising.arctan, steps_per_sweep). Edge pixels flip every sweep (blink).
     "edges": {"model": "edge", "schedule": "arctan:0.5", "sweeps": 200, "every": 1},
-    # notebook 12.3: heat from beta = 4 to 1e-3, then cool back
+    # notebook 12.3 (ienergy = block): heat from beta = 4 to 1e-3 over the first half,
+    # then cool back from 1e-3 to 4. In the scan the cooling loop's frame block sits
+    # outside the loop (it would give no frames of the cooling); we read it as inside.
     "metric": {"model": "metric", "schedule": "linear:4:1e-3,linear:1e-3:4", "sweeps": 200,
                "every": 1},
 }

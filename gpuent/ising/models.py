@@ -1,23 +1,45 @@
 """The notebook's three Ising models of images (section 12).
 
-Images map to spins by ``s = 2 x / x_max - 1`` (``x_max`` is the dtype's maximum for
-integer images, 1 for bool and float images, which are taken to lie in [0, 1]), then
-``s -> +1 if s >= 0 else -1`` for binary spins. Lattices are tori with even height and
-width (the colour phases of the updates need it; crop odd images by one row/column).
+Images map to spins by ``s = 2 x / x_max - 1``, then ``s -> +1 if s >= 0 else -1`` for
+binary spins. ``x_max`` is the dtype's maximum for integer images (255 for uint8: the
+notebook's ``eimg = -1 + 2 * (np.array(img) / 255)``; never the image's own maximum, so a
+dark image stays dark; a uint16 image holding 8-bit values maps to -1 everywhere), 1 for
+bool images, and 1 for float images given to :func:`edge_model` / :func:`metric_model`
+(taken to lie in [0, 1]). :func:`torus` is the exception: a float ``init`` array is
+taken as spins in [-1, 1] already, not as an image. Lattices are tori with even height
+and width (the colour phases of the updates need it; crop odd images by one row/column).
 
 * :func:`torus` (12.1): ``H = sum over bonds |s_i - s_j|`` up to a constant, which for
   binary spins is the standard ferromagnet ``-sum s_i s_j`` (J = 1, Onsager's model);
-  ``spins="continuous"`` is the notebook's "grayscale for fun" with float32 spins in
-  [-1, 1] and flips ``s -> -s``.
+  the notebook's site energy ``energy() = -1 + sum |s - s_n|`` gives the same flip cost
+  ``dE``. ``spins="continuous"`` is the notebook's "grayscale for fun" with float32 spins
+  in [-1, 1] and flips ``s -> -s``; gpuent rounds its ``dE`` to a multiple of 1/256
+  before the acceptance test (see :mod:`gpuent._kernels.ising`). Reported energy per spin:
+  ``(1/N) sum over bonds (|s_i - s_j| - 1)`` (= ``-(1/N) sum s_i s_j`` for binary spins).
 * :func:`edge_model` (12.2, ``nenergy``): bonds that touch an edge pixel are cut. The
   notebook's site energy is ``-s (l + r + t + b)`` over non-edge neighbours (the scan
-  shows ``1 + r + t + b``; we read the ``1`` as ``l``), and 0 on an edge pixel. An edge
-  pixel's flip therefore costs nothing and, as in the notebook, is always accepted
-  (``edge_spins="flip"``: it flips at every sweep); ``edge_spins="fixed"`` freezes it.
+  shows ``1 + r + t + b``; we read the ``1`` as ``l``), and 0 on an edge pixel. Its other
+  variant ``eenergy`` (edge pixels still felt by their neighbours) is not used by its
+  movies and not offered here. An edge pixel's flip costs nothing. In the notebook it is
+  always accepted, and since sites are picked at random an edge pixel ends up random.
+  With sweeps (every site once) that rule would make it alternate, a period-2 cycle that
+  blinks in movies and never mixes; so with ``edge_spins="flip"`` (default) gpuent accepts
+  an edge pixel's flip with probability 1/2 (heat-bath acceptance of a zero energy
+  change, which satisfies detailed balance as Metropolis does): edge pixels end up random,
+  as in the notebook. ``edge_spins="fixed"`` freezes them instead.
 * :func:`metric_model` (12.3): energy from the agreement of the 3x3 window with the
   initial image; ``energy="block"`` is ``ienergy = -c``, ``"symmetric"`` ``sienergy =
   -|2c - 9|`` with ``c`` the number of agreeing cells. As in the notebook, a flip's
-  ``dE`` is the change of the energy of the window centred on the flipped site.
+  ``dE`` is the change of the energy of the window centred on the flipped site only (not
+  of the sum over all windows, which the observables report): for ``"block"`` that is
+  ``+1`` to leave the image and ``-1`` to return, a field toward the image on each site.
+
+The notebook kept the images' gray levels as spins in 12.2 and 12.3 (``eimg`` is a float
+image); :func:`edge_model` and :func:`metric_model` take the sign. For the metric model
+this changes only the picture (agreement ``img == init`` is all or nothing either way);
+for the edge model it changes the flip costs at and next to gray (anti-aliased) pixels.
+The notebook loaded its edges from a file (``np.array(edges) > 128``, as the CLI's
+``--edges``); the gradient-threshold edges of :func:`edge_model` are gpuent's default.
 """
 
 from __future__ import annotations
@@ -185,10 +207,12 @@ def edge_model(image, *, edges=None, threshold=None, edge_spins="flip"):
         Edge pixels (True). Default: gradient magnitude of ``x / x_max`` (wrapped central
         differences) above ``threshold``.
     threshold : float, optional
-        Gradient threshold (default 0.25: a step of half the range is an edge).
+        Gradient threshold (default 0.25: a step of more than half the range, 128 of
+        255, marks the two pixels beside it as edges).
     edge_spins : "flip" | "fixed"
-        An edge pixel carries no energy: its flips are always accepted (``"flip"``, the
-        notebook) or never attempted (``"fixed"``).
+        An edge pixel carries no energy: its flips are accepted with probability 1/2
+        (``"flip"``: edge pixels become random, as the notebook's random-site steps make
+        them; see the module docstring) or never (``"fixed"``, a steady picture).
     """
     xp = array_namespace(image)
     s = image_to_spins(image, "binary")
@@ -216,7 +240,9 @@ def metric_model(image, *, energy="block"):
     """Image-metric Ising model (notebook 12.3): 3x3 agreement with the initial image.
 
     ``energy="block"`` (``ienergy``, ``-c``) or ``"symmetric"`` (``sienergy``,
-    ``-|2c - 9|``); updates in 4 phases (2x2 sublattices). Starts from the image itself.
+    ``-|2c - 9|``); updates in 4 phases (2x2 sublattices: sites updated together are two
+    apart, outside each other's 3x3 windows). Starts from the image itself (binary; the
+    notebook's gray levels only change the picture, see the module docstring).
     """
     if energy not in ("block", "symmetric"):
         raise ValueError(f"energy must be 'block' or 'symmetric', got {energy!r}")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._backend import array_namespace, choose_backend, to_numpy
-from .._kernels.ising import FIXED_SCALE, INT_OFFSET, NEVER, philox_key, thresholds
+from .._kernels.ising import FIXED_SCALE, HALF, NEVER, philox_key, thresholds
 from .models import IsingModel
 from .movie import MovieWriter, spins_to_frame
 from .schedules import as_schedule
@@ -63,7 +63,7 @@ class _RefEngine:
         self.s = self.xp.asarray(model.spins, copy=True)
         self.aux = model.aux
         self.key = key
-        self.edge_index = NEVER if model.edge_spins == "fixed" else INT_OFFSET
+        self.edge_index = NEVER if model.edge_spins == "fixed" else HALF
         self.device = getattr(self.s, "device", None)
 
     def sweep(self, t, table):
@@ -94,7 +94,7 @@ class _CpuEngine:
         self.s = np.array(model.spins, copy=True, order="C")
         self.aux = None if model.aux is None else np.ascontiguousarray(model.aux)
         self.key = key
-        self.edge_index = NEVER if model.edge_spins == "fixed" else INT_OFFSET
+        self.edge_index = NEVER if model.edge_spins == "fixed" else HALF
 
     def sweep(self, t, table):
         self._cpu.sweep(self.kind, self.s, self.aux, t, self.key, table, self.edge_index)
@@ -190,14 +190,17 @@ class Simulation:
         Parameters
         ----------
         sweeps : int
-            Number of sweeps (each site attempted once per sweep), >= 0.
+            Number of sweeps (each site attempted once per sweep), >= 0. The notebook's
+            random-site steps map to sweeps by 1 sweep = N steps (N spins); unlike
+            them, a sweep attempts every site exactly once, in colour-phase order.
         beta : float | array | callable | Schedule | str
             Inverse temperature per sweep (see :mod:`gpuent.ising.schedules`).
         record_every : int
             Record energy and magnetization after every ``record_every``-th sweep (0: never).
         frames : int, optional
             Take a uint8 frame after every ``frames``-th sweep: kept in ``trace.frames``, or
-            streamed to ``movie``.
+            streamed to ``movie``. Frames fall between sweeps only (the notebook took one
+            every 1000 single-site steps, a small fraction of a sweep).
         progress : bool, optional
             tqdm progress bar; default on for long runs when stderr is a terminal.
         movie : path or MovieWriter, optional

@@ -26,7 +26,8 @@ unsigned 64-bit table ``T`` computed once per beta on the host by :func:`thresho
 ``T = 2**32`` for ``dE <= 0`` (always accepted), else ``floor(2**32 exp(-beta dE))``.
 
 * integer models (binary torus, edge, metric): ``index = dE + 8`` for ``-8 <= dE <= 8``;
-  ``T[17] = 0`` (never accepted) serves frozen edge pixels.
+  ``T[17] = 0`` (never accepted) serves frozen edge pixels and ``T[18] = 2**31``
+  (accepted with probability 1/2, heat-bath for a zero energy change) free edge pixels.
 * continuous torus: ``dE`` is a float32 sum (see :mod:`.reference`), rounded on a grid of
   1/256: ``q = floor(float64(dE) * 256 + 0.5)``, ``index = q + 2048`` in ``[0, 4096]``.
   Every step is an exactly rounded IEEE operation (no FMA), so every path gets the same
@@ -47,6 +48,7 @@ __all__ = [
     "CONT_OFFSET",
     "CONT_SCALE",
     "FIXED_SCALE",
+    "HALF",
     "INT_OFFSET",
     "NEVER",
     "PHILOX_M0",
@@ -64,6 +66,11 @@ PHILOX_W1 = 0xBB67AE85
 
 INT_OFFSET = 8  # index = dE + 8 for integer energy changes in [-8, 8]
 NEVER = 17  # index of the "never accept" entry (frozen edge pixels)
+# index of the "accept with probability 1/2" entry (free edge pixels). They are decoupled
+# (dE = 0): Metropolis would flip them at every sweep, a period-2 cycle that never mixes,
+# while the notebook's random-site steps leave them random. Heat-bath acceptance of a zero
+# energy change (1/2) satisfies detailed balance too, and mixes.
+HALF = 18
 CONT_SCALE = 256  # continuous dE grid: 1/256
 CONT_OFFSET = 2048  # index = q + 2048, q in [-2048, 2048]
 FIXED_SCALE = 1 << 24  # fixed point of continuous observables
@@ -92,5 +99,5 @@ def thresholds(beta: float, continuous: bool) -> np.ndarray:
     t = np.floor(np.ldexp(p, 32))
     t = np.where(de <= 0, 2.0**32, np.minimum(t, 2.0**32)).astype(np.uint64)
     if not continuous:
-        t = np.append(t, np.uint64(0))  # NEVER
+        t = np.append(t, np.array([0, 2**31], dtype=np.uint64))  # NEVER, HALF
     return t

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import FIXED_SCALE, INT_OFFSET, NEVER
+from . import FIXED_SCALE, HALF, NEVER
 
 __all__ = ["CudaEngine", "PendingFrame", "cuda_source", "module"]
 
@@ -101,7 +101,7 @@ class CudaEngine:
             self._obs = cp.zeros(2, dtype=cp.uint64)
         self.H, self.W = (int(v) for v in self.s.shape)
         self.k0, self.k1 = (np.uint32(k) for k in key)
-        self.edge_index = np.int32(NEVER if model.edge_spins == "fixed" else INT_OFFSET)
+        self.edge_index = np.int32(NEVER if model.edge_spins == "fixed" else HALF)
         self._tables = {}
         self._fbuf = None  # (downscale, device buffers, pinned buffers, free events)
         self._exposed = False  # the lattice was handed out: the caller's stream may write it
