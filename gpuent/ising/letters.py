@@ -13,6 +13,17 @@ def letters_image(shape=(256, 256), text="ISING\nIMAGE") -> np.ndarray:
     Drawn at run time with Pillow's default font (scalable when FreeType is present,
     otherwise the bitmap font scaled up with nearest neighbours), centred and filling
     about 80% of the width.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        (H, W) of the image.
+    text : str
+        Lines of text, separated by newlines.
+
+    Returns
+    -------
+    numpy.ndarray of uint8
     """
     from PIL import Image, ImageDraw, ImageFont
 

@@ -118,7 +118,21 @@ def _xmax(xp, x):
 
 
 def image_to_spins(image, spins="binary"):
-    """Map an image to spins: ``s = 2 x / x_max - 1`` (int8 sign or float32)."""
+    """Map an image to spins: ``s = 2 x / x_max - 1`` (int8 sign or float32).
+
+    Parameters
+    ----------
+    image : 2-D array
+        Integer images use their dtype's maximum as x_max (255 for uint8, as the notebook),
+        bool uses 1, floats are taken in [0, 1].
+    spins : {"binary", "continuous"}
+        int8 signs (0 maps to +1) or float32 values in [-1, 1].
+
+    Returns
+    -------
+    array
+        Spins in the image's namespace.
+    """
     xp = array_namespace(image)
     if image.ndim != 2:
         raise ValueError(f"expected a 2-D grayscale image, got shape {tuple(image.shape)}")
@@ -243,6 +257,17 @@ def metric_model(image, *, energy="block"):
     ``-|2c - 9|``); updates in 4 phases (2x2 sublattices: sites updated together are two
     apart, outside each other's 3x3 windows). Starts from the image itself (binary; the
     notebook's gray levels only change the picture, see the module docstring).
+
+    Parameters
+    ----------
+    image : 2-D array
+        Initial image, even sides; it is also the reference the energy compares with.
+    energy : {"block", "symmetric"}
+        The notebook's ``ienergy`` or ``sienergy``.
+
+    Returns
+    -------
+    IsingModel
     """
     if energy not in ("block", "symmetric"):
         raise ValueError(f"energy must be 'block' or 'symmetric', got {energy!r}")

@@ -26,7 +26,19 @@ _STOP = object()
 
 def spins_to_frame(spins, downscale: int = 1) -> np.ndarray:
     """uint8 frame of a NumPy spin lattice: ``floor(127.5 (s + 1))`` computed in float32,
-    i.e. -1 -> 0 and +1 -> 255; ``downscale=k`` averages k x k blocks of spins first."""
+    i.e. -1 -> 0 and +1 -> 255; ``downscale=k`` averages k x k blocks of spins first.
+
+    Parameters
+    ----------
+    spins : 2-D NumPy array
+        int8 or float32 spins.
+    downscale : int
+        Block side k >= 1.
+
+    Returns
+    -------
+    numpy.ndarray of uint8, shape (H // k, W // k)
+    """
     s = np.asarray(spins)
     if downscale > 1:
         h, w = (s.shape[0] // downscale) * downscale, (s.shape[1] // downscale) * downscale
@@ -196,7 +208,22 @@ class MovieWriter:
 
 
 def write_movie(frames, path, *, fps: float = 25) -> Path:
-    """Write an iterable of 2-D uint8 frames to ``path`` (.gif, .png/.apng, .webp, .mp4)."""
+    """Write an iterable of 2-D uint8 frames to ``path`` (.gif, .png/.apng, .webp, .mp4).
+
+    Parameters
+    ----------
+    frames : iterable of 2-D uint8 arrays
+        All of one shape.
+    path : str or Path
+        Output file; the format follows the suffix. MP4 needs imageio-ffmpeg (the ``movie``
+        extra). Written to a temporary file and renamed when complete.
+    fps : float
+        Frames per second.
+
+    Returns
+    -------
+    Path
+    """
     with MovieWriter(path, fps=fps) as mw:
         for f in frames:
             mw.append(f)

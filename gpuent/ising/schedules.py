@@ -85,19 +85,49 @@ def _frac(t, n):
 
 
 def constant(beta: float) -> Schedule:
-    """The same beta for every sweep."""
+    """The same beta for every sweep.
+
+    Parameters
+    ----------
+    beta : float
+        Inverse temperature, >= 0.
+
+    Returns
+    -------
+    Schedule
+    """
     b = _pos(beta, "beta")
     return Schedule(lambda t, n: np.full(t.shape, b), f"constant({b:g})")
 
 
 def linear(start: float, stop: float) -> Schedule:
-    """Linear in the sweep index from ``start`` (first sweep) to ``stop`` (last sweep)."""
+    """Linear in the sweep index from ``start`` (first sweep) to ``stop`` (last sweep).
+
+    Parameters
+    ----------
+    start, stop : float
+        Beta of the first and last sweep, >= 0.
+
+    Returns
+    -------
+    Schedule
+    """
     a, b = _pos(start, "start"), _pos(stop, "stop")
     return Schedule(lambda t, n: a + (b - a) * _frac(t, n), f"linear({a:g}, {b:g})")
 
 
 def geometric(start: float, stop: float) -> Schedule:
-    """Geometric (exponential) from ``start`` to ``stop``; both must be > 0."""
+    """Geometric (exponential) from ``start`` to ``stop``; both must be > 0.
+
+    Parameters
+    ----------
+    start, stop : float
+        Beta of the first and last sweep, both > 0.
+
+    Returns
+    -------
+    Schedule
+    """
     a, b = _pos(start, "start"), _pos(stop, "stop")
     if a <= 0 or b <= 0:
         raise ValueError("geometric schedule needs start > 0 and stop > 0")
@@ -106,7 +136,17 @@ def geometric(start: float, stop: float) -> Schedule:
 
 def logarithmic(start: float, stop: float) -> Schedule:
     """``start + (stop - start) log(1 + t) / log(n)``: fast change first, then slow
-    (the classic logarithmic annealing curve), ``start`` at t = 0, ``stop`` at t = n - 1."""
+    (the classic logarithmic annealing curve), ``start`` at t = 0, ``stop`` at t = n - 1.
+
+    Parameters
+    ----------
+    start, stop : float
+        Beta of the first and last sweep, >= 0.
+
+    Returns
+    -------
+    Schedule
+    """
     a, b = _pos(start, "start"), _pos(stop, "stop")
 
     def f(t, n):
@@ -132,6 +172,17 @@ def arctan(scale: float, *, steps_per_sweep: float = 1.0) -> Schedule:
     ``edges`` preset use) applies the formula to sweeps: the last 64 sweeps exceed
     ``1.01 scale``, the last 6 ``1.1 scale``, and the last runs at ``2 scale``, a quench
     over the last few sweeps that the notebook does not have.
+
+    Parameters
+    ----------
+    scale : float
+        c, the starting beta (> 0).
+    steps_per_sweep : float
+        Notebook steps per sweep (N for the notebook's own pace); default 1.
+
+    Returns
+    -------
+    Schedule
     """
     c = _pos(scale, "scale")
     k = float(steps_per_sweep)
@@ -146,6 +197,15 @@ def piecewise(*parts) -> Schedule:
     A run of ``n`` sweeps is split in proportion to the weights (equal by default);
     part ``k`` runs its own schedule over its share. Example, heat then cool:
     ``piecewise(linear(4, 1e-3), linear(1e-3, 4))``.
+
+    Parameters
+    ----------
+    *parts : Schedule, float, array, callable or (schedule, weight)
+        The consecutive parts (a single list of them is accepted too).
+
+    Returns
+    -------
+    Schedule
     """
     if len(parts) == 1 and isinstance(parts[0], list):
         parts = tuple(parts[0])  # piecewise([a, b]) reads as piecewise(a, b)
@@ -173,7 +233,18 @@ def piecewise(*parts) -> Schedule:
 
 
 def as_schedule(beta) -> Schedule:
-    """Turn a number, array, callable or :class:`Schedule` into a :class:`Schedule`."""
+    """Turn a number, array, callable or :class:`Schedule` into a :class:`Schedule`.
+
+    Parameters
+    ----------
+    beta : float, array_like, callable or Schedule
+        A constant beta, one beta per sweep, ``f(t, n)`` of the sweep index and run length,
+        or a schedule.
+
+    Returns
+    -------
+    Schedule
+    """
     if isinstance(beta, Schedule):
         return beta
     if isinstance(beta, str):
@@ -217,6 +288,20 @@ def parse_schedule(spec: str) -> Schedule:
     ``NAME:ARG[:ARG][@WEIGHT]`` parts joined by commas, e.g. ``0.44``, ``const:0.44``,
     ``linear:0.1:1``, ``geometric:0.1:2``, ``log:0.1:1``, ``arctan:0.5``, or heat then
     cool ``linear:4:1e-3,linear:1e-3:4`` (equal halves; ``@2`` weights a part).
+
+    Parameters
+    ----------
+    spec : str
+        The schedule text.
+
+    Returns
+    -------
+    Schedule
+
+    Raises
+    ------
+    ValueError
+        For text that is not a schedule, with what was expected.
     """
     parts = []
     for raw in str(spec).split(","):
