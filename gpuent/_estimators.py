@@ -1,4 +1,4 @@
-"""Entropy estimators as per-count terms plus a finish in (n, K_occ): DESIGN §4 "Estimators".
+"""Entropy estimators as per-count terms plus a finish in (n, K_occ).
 
 Every estimator is written as
 

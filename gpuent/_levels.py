@@ -1,4 +1,4 @@
-"""Pixels to histogram levels: the one quantization every path shares (DESIGN §4 "Levels").
+"""Pixels to histogram levels: the one quantization every path shares.
 
 - bool -> 2 levels; uint8 -> 256 levels.
 - other integers -> the value is the level (0 <= value < 65536), K = max + 1

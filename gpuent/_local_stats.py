@@ -272,7 +272,7 @@ def _local_moments(image, radius, mode, dtype, second, backend):
     y = x - shift
     c = xp.astype(counts, xp.float64)
     nan = xp.isnan(x)
-    if bool(xp.any(nan)):  # NaN pixels are not counted (DESIGN §4); empty windows give NaN
+    if bool(xp.any(nan)):  # NaN pixels are not counted; empty windows give NaN
         y = xp.where(nan, xp.zeros_like(y), y)
         c = _box_sum(xp, xp.astype(xp.logical_not(nan), xp.float64), radii, mode)
         c = xp.where(c > 0, c, xp.full_like(c, xp.nan))
@@ -298,7 +298,7 @@ def local_mean(image, radius, *, mode="clip", dtype=None, backend=None):
     mode : {"clip", "reflect", "mirror", "wrap"}
         ``"clip"`` (default): pixels outside the image are not counted, the window
         shrinks at the borders (the seed's ``mapbox(r, np.mean, a)``). The others
-        extend the image with scipy.ndimage's meaning (DESIGN §4).
+        extend the image with scipy.ndimage's meaning (see :mod:`gpuent.local`).
     dtype : {None, "float32", "float64"}
         Output type; float32 by default (the sums are float64 or exact int64).
     backend : {None, "reference", "cpu"}
@@ -331,8 +331,26 @@ def local_std(image, radius, *, mode="clip", dtype=None, backend=None):
     """Standard deviation over the (2r+1)-box around each pixel, in O(1) per pixel.
 
     The population standard deviation (``ddof=0``), so with ``mode="clip"`` it equals
-    the seed's ``mapbox(r, np.std, a)`` (section 7.1) to float rounding. Parameters and
-    returns are as :func:`local_mean`.
+    the seed's ``mapbox(r, np.std, a)`` (section 7.1) to float rounding.
+
+    Parameters
+    ----------
+    image : array
+        1-, 2- or 3-D image (bool, integer or real floating point) of any
+        array-API library; the result is in the same library and on the same device.
+    radius : int or tuple of int
+        The (2r+1)-box (one radius per axis allowed).
+    mode : {"clip", "reflect", "mirror", "wrap"}, optional
+        Image boundary, default ``"clip"``; as :func:`local_mean`.
+    dtype : {None, "float32", "float64"}, optional
+        Output type; float32 by default.
+    backend : {None, "reference", "cpu"}, optional
+        As :func:`local_mean`.
+
+    Returns
+    -------
+    array of float
+        Same shape as ``image``.
 
     Notes
     -----
@@ -483,7 +501,7 @@ def block_map(image, func, blocks):
     -------
     array of shape ``blocks``
         float64 (bool for ``"any"``/``"all"``, int64 for ``"count"``/``"sum"`` of
-        integers), in the image's namespace.
+        integers, the image's dtype for ``"min"``/``"max"``), in the image's namespace.
 
     Examples
     --------
@@ -552,13 +570,14 @@ def window_map(image, func, radius, *, progress=None):
         Maps a window (an array) to a number.
     radius : int or tuple of int
         Window radius (one per axis allowed).
-    progress : bool or None
+    progress : bool or None, optional
         Show a tqdm progress bar. ``None`` (default): on images of more than 10^5
         pixels when stderr is a terminal.
 
     Returns
     -------
-    array of float64, same shape as ``image``, in its namespace.
+    array of float64
+        Same shape as ``image``, in its namespace.
     """
     xp, image = check_image(image, ndims=(1, 2, 3))
     if not callable(func):

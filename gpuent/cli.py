@@ -149,6 +149,13 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("gpuent: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (``gpuent ... | head``): stop quietly, as Unix tools do;
+        # point stdout at devnull so the interpreter's final flush does not fail again
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except (CLIError, ValueError, TypeError, OSError, MemoryError) as exc:
         print(f"gpuent: error: {_error_message(exc, args)}", file=sys.stderr)
         return 2

@@ -87,7 +87,12 @@ def renyi_entropy(p, alpha, *, base=2, axis=-1):
     alpha : float
         Order, >= 0 (``math.inf`` allowed).
     base, axis
-        As :func:`shannon_entropy`.
+        As :func:`shannon_entropy` (defaults 2 and -1).
+
+    Returns
+    -------
+    array
+        Entropy, reduced over ``axis``, in the namespace of ``p``.
     """
     alpha = float(alpha)
     if not alpha >= 0:
@@ -119,7 +124,14 @@ def expected(f, p, *, axis=-1):
     f : callable
         Vectorized function of an array of probabilities.
     p : array_like
-        Probabilities or counts along ``axis``.
+        Probabilities or counts along ``axis`` (normalized here).
+    axis : int, optional
+        Axis holding the distribution (default -1, the last).
+
+    Returns
+    -------
+    array
+        sum of p f(p), reduced over ``axis``, in the namespace of ``p``.
     """
     if not callable(f):
         raise TypeError("f must be a callable taking an array of probabilities")
@@ -151,7 +163,7 @@ def intensity_distribution(image, *, bins=None, value_range=None):
     Parameters
     ----------
     image : array
-        Any-dimensional image. Levels follow DESIGN §4: uint8 has 256 levels,
+        Any-dimensional image. Levels as in :mod:`gpuent.local`: uint8 has 256 levels,
         bool 2, other integers ``max + 1``; floats need ``bins``.
     bins : int, optional
         Number of levels to bin into.
@@ -177,10 +189,11 @@ def intensity_entropy(image, *, bins=None, value_range=None, estimator="plugin",
         As :func:`intensity_distribution`.
     bins, value_range
         As :func:`intensity_distribution`.
-    estimator : {"plugin", "miller-madow", "grassberger", "dirichlet"}
-        See DESIGN §4; "plugin" is the seed's (and scikit-image's) definition.
-    base : float
-        2 gives bits.
+    estimator : {"plugin", "miller-madow", "grassberger", "dirichlet"}, optional
+        Default "plugin", the seed's (and scikit-image's) definition; the formulas
+        are in ``gpuent/_estimators.py``.
+    base : float, optional
+        Logarithm base; 2 (default) gives bits.
 
     Returns
     -------

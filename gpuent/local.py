@@ -1,4 +1,4 @@
-"""Windowed maps: local entropy and friends (DESIGN §4).
+"""Windowed maps: local entropy and friends.
 
 Every output pixel gets a quantity of the histogram of intensity levels in a
 window around it: the seed notebook's *boxcar intensity-level entropy*
@@ -108,8 +108,9 @@ def local_entropy(image, radius=None, *, footprint=None, mode="clip", bins=None,
     estimator : {"plugin", "miller-madow", "grassberger", "dirichlet"}
         "plugin" (default) is -sum p log p of the window's histogram, as the
         seed notebook and scikit-image. The others correct its small-sample
-        bias (DESIGN §4); "dirichlet" is the posterior mean under a uniform
-        Dirichlet prior over the K levels (the notebook's rule of succession).
+        bias (formulas in ``gpuent/_estimators.py``); "dirichlet" is the
+        posterior mean under a uniform Dirichlet prior over the K levels (the
+        notebook's rule of succession).
     base : float
         Logarithm base, 2 (bits) by default.
 
@@ -193,6 +194,11 @@ def local_renyi_entropy(image, alpha, radius=None, *, footprint=None, mode="clip
         Logarithm base, 2 by default.
     radius, footprint, mode, bins, value_range, mask, dtype, backend
         Window options, see :mod:`gpuent.local`.
+
+    Returns
+    -------
+    array
+        Same shape, namespace and device as ``image``; float32 unless ``dtype``.
 
     Notes
     -----

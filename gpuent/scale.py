@@ -72,8 +72,8 @@ def gaussian_blur(image, sigma, *, mode="reflect", truncate=4.0):
         How the image is extended beyond its borders, with scipy.ndimage's meaning.
         The default ``"reflect"`` (d c b a | a b c d | d c b a) tends to the global
         mean for large sigma (see the module notes on the seed's "GIGO").
-    truncate : float
-        The kernel is cut at ``truncate * sigma``.
+    truncate : float, optional
+        The kernel is cut at ``truncate * sigma`` (default 4.0).
 
     Returns
     -------
@@ -133,9 +133,9 @@ def entropy_vs_blur(image, sigmas, *, relative=False, mode="reflect", bins=None,
         Blur standard deviations: in pixels, or with ``relative=True`` as a fraction of
         the image size ``max(image.shape)``, like the seed's ``intensity_blur``
         (``GaussianBlur(k * scale)``). ``0`` means no blur.
-    relative : bool
-        Interpret ``sigmas`` as fractions of ``max(image.shape)``.
-    mode : str
+    relative : bool, optional
+        Interpret ``sigmas`` as fractions of ``max(image.shape)`` (default False).
+    mode : {"reflect", "mirror", "wrap", "nearest", "constant"}, optional
         Boundary mode of :func:`gaussian_blur`; the default ``"reflect"`` avoids the
         boundary artefacts behind the seed's "GIGO" remark (section 4.2.1): see the
         notes of :mod:`gpuent.scale`.

@@ -71,7 +71,8 @@ def register(sub):
     p.add_argument("--preset", choices=sorted(PRESETS),
                    help="the notebook's movies: edges (12.2) or metric (12.3)")
     p.add_argument("--size", type=_size, metavar="HxW",
-                   help="lattice size, even sides (default 256x256; resizes the input)")
+                   help="lattice size, even sides: resizes the input (default: the input's "
+                        "own size, or 256x256 without an input)")
     p.add_argument("--model", choices=("torus", "edge", "metric"),
                    help="Ising model (default torus, or the preset's)")
     p.add_argument("--spins", choices=("binary", "continuous"),

@@ -1,4 +1,4 @@
-"""The one specification of windowed histograms, shared by every path (DESIGN §4).
+"""The one specification of windowed histograms, shared by every path.
 
 A request is turned on the host into a :class:`WindowPlan`:
 
