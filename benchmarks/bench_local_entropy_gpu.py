@@ -4,7 +4,7 @@ Run on a machine with an NVIDIA GPU (one call does everything)::
 
     python benchmarks/bench_local_entropy_gpu.py [--quick] [--out benchmarks/results]
 
-Rows (DESIGN §7):
+Rows:
 
 * reflect mode, square windows of side 3, 7, 15, 25, 51, 75 (cuCIM's footprint sizes;
   ``--radii`` reads the list as radii instead), on 1920x1080 and 8192x8192 uint8: gpuent

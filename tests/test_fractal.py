@@ -1,4 +1,4 @@
-"""Fractal dimensions against exact values (DESIGN §6 oracles)."""
+"""Fractal dimensions against exact values."""
 
 import math
 
