@@ -214,17 +214,24 @@ def run_dask(source, sink, req, tile, *, scheduler="threads", address=None, work
             cluster.close()
 
 
+def _compute(collection, client, kwargs):
+    """Compute a Dask collection on the cluster of ``client``, or locally with ``kwargs``."""
+    import dask
+
+    if client is not None:
+        return client.compute(collection).result()
+    return dask.compute(collection, **kwargs)[0]
+
+
 def _tiff_bands(emap, req, starts, tile, bar, client, kwargs):
     """Yield TIFF tiles in file order, computing one band of chunk rows at a time."""
-    import dask
 
     if len(req.shape) == 2:
         ys = starts[0]
         xs = starts[1]
         for i in range(len(ys) - 1):
             band = emap[ys[i]:ys[i + 1]]
-            values = client.compute(band).result() if client is not None else \
-                dask.compute(band, **kwargs)[0]
+            values = _compute(band, client, kwargs)
             bar.update(values.size)
             for j in range(len(xs) - 1):
                 yield values[:, xs[j]:xs[j + 1]]
@@ -232,8 +239,7 @@ def _tiff_bands(emap, req, starts, tile, bar, client, kwargs):
     zs = starts[0]
     for i in range(len(zs) - 1):
         slab = emap[zs[i]:zs[i + 1]]
-        values = client.compute(slab).result() if client is not None else \
-            dask.compute(slab, **kwargs)[0]
+        values = _compute(slab, client, kwargs)
         bar.update(values.size)
         for plane in values:
             for a in range(0, req.shape[1], tile[1]):

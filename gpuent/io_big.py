@@ -113,7 +113,26 @@ class _Gray:
         return to_grayscale(np.asarray(self.source[key + (slice(None),)]))
 
 
-class TiffSource:
+class _LazyArray:
+    """A file-backed array opened on first read; pickles as its path (workers reopen it)."""
+
+    _z = None
+
+    def _open(self):  # pragma: no cover - defined by subclasses
+        raise NotImplementedError
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_z"] = None
+        return state
+
+    def __getitem__(self, key):
+        if self._z is None:
+            self._z = self._open()
+        return np.asarray(self._z[key])
+
+
+class TiffSource(_LazyArray):
     """A TIFF series read lazily (tifffile's Zarr view); pickles as its path."""
 
     def __init__(self, path):
@@ -126,18 +145,9 @@ class TiffSource:
         self.ndim = len(self.shape)
         self._z = None
 
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state["_z"] = None
-        return state
-
-    def __getitem__(self, key):
-        if self._z is None:
-            tf = _need("tifffile")
-            zarr = _need("zarr")
-            store = tf.imread(self.path, aszarr=True, series=0, level=0)
-            self._z = zarr.open_array(store, mode="r")
-        return np.asarray(self._z[key])
+    def _open(self):
+        store = _need("tifffile").imread(self.path, aszarr=True, series=0, level=0)
+        return _need("zarr").open_array(store, mode="r")
 
 
 def _tiff_source(path):
@@ -155,7 +165,7 @@ def _tiff_source(path):
     return src
 
 
-class ZarrSource:
+class ZarrSource(_LazyArray):
     """A Zarr array read lazily; pickles as its path."""
 
     def __init__(self, path):
@@ -166,15 +176,8 @@ class ZarrSource:
         self.chunks = tuple(z.chunks)
         self._z = None
 
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state["_z"] = None
-        return state
-
-    def __getitem__(self, key):
-        if self._z is None:
-            self._z = _need("zarr").open_array(self.path, mode="r")
-        return np.asarray(self._z[key])
+    def _open(self):
+        return _need("zarr").open_array(self.path, mode="r")
 
 
 def open_source(path):
