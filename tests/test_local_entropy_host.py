@@ -131,7 +131,7 @@ class _Harness:
             lines.append(f'GPUENT_VARIANT("{name}", {inner})')
         (self.workdir / "variants.inc").write_text("\n".join(lines) + "\n")
         exe = self.workdir / "windowed_harness"
-        cmd = [GXX, "-std=c++17", "-O1", "-g", "-fsanitize=address,undefined",
+        cmd = [GXX, "-std=c++17", "-O0", "-g", "-fsanitize=address,undefined",
                "-fno-sanitize-recover=all", "-fno-omit-frame-pointer", "-ffp-contract=off",
                "-fno-fast-math", "-fno-strict-aliasing", "-Wall", "-Wno-unused-variable",
                f"-I{HERE}", f"-I{self.workdir}",
