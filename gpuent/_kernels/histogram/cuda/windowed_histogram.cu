@@ -87,6 +87,18 @@ __device__ __forceinline__ int plane_src(const int* __restrict__ ymap,
     return (ym < 0 || xm < 0) ? -1 : ym * W + xm;
 }
 
+// Plane index of a column's footprint offsets; when the column's whole footprint is
+// inside (`in`), the plane maps are identities there and no map is read.
+struct PlaneIndex {
+    bool in;
+    int cbase, yy, xx, W;
+    const int* __restrict__ ymap;
+    const int* __restrict__ xmap;
+    __device__ __forceinline__ int operator()(int dy, int dx) const {
+        return in ? cbase + dy * W + dx : plane_src(ymap, xmap, yy, xx, dy, dx, W);
+    }
+};
+
 // Offset (in counts) of level v in a lane's histogram, relative to the lane's first count.
 template <typename CT>
 __device__ __forceinline__ unsigned int slot(unsigned int v) {
@@ -274,9 +286,11 @@ __global__ void windowed_sliding(
         const int z1 = static_cast<int>((j + 1) * D / nruns);
         const int yy = c / W;
         const int xx = c - yy * W;
-        // the box's columns are inside: every plane map is the identity there
-        const bool col_fast = BW > 0 && all_valid && xx >= rx && xx < W - rx && yy >= ry &&
-                              yy < HY - ry;
+        // the footprint's columns are inside: every plane map is the identity there
+        const bool col_in = xx >= rx && xx < W - rx && yy >= ry && yy < HY - ry;
+        const int cbase = col_in ? (yy - ry) * W + (xx - rx) : 0;
+        const bool col_fast = BW > 0 && all_valid && col_in;
+        const PlaneIndex pidx{col_in, cbase, yy, xx, W, ymap, xmap};
         // first pixel of the box's first row at row 0 (rows added as z * PS)
         const LT* const colp =
             col_fast ? lv + (static_cast<long long>(yy - ry) * W + (xx - rx)) : lv;
@@ -296,16 +310,14 @@ __global__ void windowed_sliding(
         } else {
             if (PER_N) {
                 for (int t = 0; t < npix; ++t) {
-                    const int ps = plane_src(ymap, xmap, yy, xx, __ldg(offy + t),
-                                             __ldg(offx + t), W);
+                    const int ps = pidx(__ldg(offy + t), __ldg(offx + t));
                     n += level_at(lv, __ldg(zmap + z0 + __ldg(offz + t)), ps, PS) >= 0;
                 }
                 o = __ldg(row_off + n);
                 n = 0;
             }
             for (int t = 0; t < npix; ++t) {
-                const int ps = plane_src(ymap, xmap, yy, xx, __ldg(offy + t), __ldg(offx + t),
-                                         W);
+                const int ps = pidx(__ldg(offy + t), __ldg(offx + t));
                 const int v = level_at(lv, __ldg(zmap + z0 + __ldg(offz + t)), ps, PS);
                 if (v >= 0) {
                     const unsigned int k = hoff + slot<CT>(static_cast<unsigned int>(v));
@@ -340,8 +352,7 @@ __global__ void windowed_sliding(
                     const int re = __ldg(zmap + z + __ldg(pair_ge + g));
                     const int tend = __ldg(pair_start + g + 1);
                     for (int t = __ldg(pair_start + g); t < tend; ++t) {
-                        const int ps = plane_src(ymap, xmap, yy, xx, __ldg(pair_y + t),
-                                                 __ldg(pair_x + t), W);
+                        const int ps = pidx(__ldg(pair_y + t), __ldg(pair_x + t));
                         dn -= (level_at(lv, rl, ps, PS) >= 0);
                         dn += (level_at(lv, re, ps, PS) >= 0);
                     }
@@ -355,8 +366,7 @@ __global__ void windowed_sliding(
                 const int re = __ldg(zmap + z + __ldg(pair_ge + g));
                 const int tend = __ldg(pair_start + g + 1);
                 for (int t = __ldg(pair_start + g); t < tend; ++t) {
-                    const int ps = plane_src(ymap, xmap, yy, xx, __ldg(pair_y + t),
-                                             __ldg(pair_x + t), W);
+                    const int ps = pidx(__ldg(pair_y + t), __ldg(pair_x + t));
                     const int vl = level_at(lv, rl, ps, PS);
                     const int ve = level_at(lv, re, ps, PS);
                     if (vl == ve) {
@@ -389,16 +399,14 @@ __global__ void windowed_sliding(
                 o = __ldg(row_off + n);
                 s = 0;
                 for (int t = 0; t < npix; ++t) {
-                    const int ps = plane_src(ymap, xmap, yy, xx, __ldg(offy + t),
-                                             __ldg(offx + t), W);
+                    const int ps = pidx(__ldg(offy + t), __ldg(offx + t));
                     const int v = level_at(lv, __ldg(zmap + z + __ldg(offz + t)), ps, PS);
                     if (v >= 0) {
                         hp[hoff + slot<CT>(static_cast<unsigned int>(v))] -= 1;
                     }
                 }
                 for (int t = 0; t < npix; ++t) {
-                    const int ps = plane_src(ymap, xmap, yy, xx, __ldg(offy + t),
-                                             __ldg(offx + t), W);
+                    const int ps = pidx(__ldg(offy + t), __ldg(offx + t));
                     const int v = level_at(lv, __ldg(zmap + z + __ldg(offz + t)), ps, PS);
                     if (v >= 0) {
                         const unsigned int k = hoff + slot<CT>(static_cast<unsigned int>(v));
@@ -423,8 +431,7 @@ __global__ void windowed_sliding(
                                                 bz, bh, W, PS, hp, hoff, inc, s, kocc);
         } else {
             for (int t = 0; t < npix; ++t) {
-                const int ps = plane_src(ymap, xmap, yy, xx, __ldg(offy + t), __ldg(offx + t),
-                                         W);
+                const int ps = pidx(__ldg(offy + t), __ldg(offx + t));
                 const int v = level_at(lv, __ldg(zmap + zlast + __ldg(offz + t)), ps, PS);
                 if (v >= 0) {
                     hp[hoff + slot<CT>(static_cast<unsigned int>(v))] -= 1;
