@@ -55,7 +55,7 @@ SHAPES = {
     "global-scratch": (H200, {"force_global": True}),
     "tiny-scratch": (ONE_SM, {"force_global": True, "scratch_limit": 1}),
 }
-N_REQUESTS = 26
+N_REQUESTS = 36
 
 _CTYPES = {"unsigned char": np.uint8, "unsigned short": np.uint16, "unsigned int": np.uint32,
            "int": np.int32, "long long": np.int64, "float": np.float32, "double": np.float64}
@@ -248,11 +248,15 @@ def _fake_cupy(harness, props, mode):
 # ---------------------------------------------------------------------------- requests
 
 def _request(i: int, rng):
-    """Request i: features cycle so that every value of each appears, data are random."""
+    """Request i: random options and data (the coverage test checks every option occurs)."""
     vol = i % 5 == 4
     shape = (int(rng.integers(1, 7)), int(rng.integers(1, 8)), int(rng.integers(1, 9))) if vol \
         else (int(rng.integers(1, 13)), int(rng.integers(1, 14)))
-    kind = ("uint8", "bool", "uint16", "float-nan", "lowcontrast", "int-few")[i % 6]
+    fkind = str(rng.choice(["box", "box", "box-aniso", "disk", "diamond", "random", "big-box"]))
+    if fkind == "big-box" or rng.random() < 0.4:  # large enough for an interior
+        shape = tuple(int(rng.integers(9, 12)) for _ in range(3)) if vol else \
+            (int(rng.integers(20, 31)), int(rng.integers(20, 31)))
+    kind = str(rng.choice(["uint8", "bool", "uint16", "float-nan", "lowcontrast", "int-few"]))
     bins = None
     if kind == "uint8":
         image = rng.integers(0, 256, shape, dtype=np.uint8)
@@ -269,7 +273,6 @@ def _request(i: int, rng):
         image[rng.random(shape) < 0.15] = np.nan
         bins = int(rng.integers(1, 40))
     ndim = len(shape)
-    fkind = ("box", "box-aniso", "disk", "diamond", "random", "big-box")[(i // 2) % 6]
     if fkind == "box":
         fp = np.ones((2 * int(rng.integers(0, 3)) + 1,) * ndim, bool)
     elif fkind == "box-aniso":
@@ -281,16 +284,39 @@ def _request(i: int, rng):
     else:
         fp = rng.random(tuple(2 * int(rng.integers(0, 3)) + 1 for _ in range(ndim))) < 0.6
         fp[tuple(s // 2 for s in fp.shape)] = True
-    mask = rng.random(shape) < 0.7 if i % 3 == 1 else None
-    mode = MODES[i % 4]
-    out_dtype = (np.float32, np.float64)[(i // 3) % 2]
-    if i % 7 in (2, 5):
-        what = dict(f=FUNCTIONS[("laurent", "taylor", "square")[i % 3]])
+    mask = rng.random(shape) < 0.7 if rng.random() < 0.3 else None
+    mode = str(rng.choice(MODES))
+    out_dtype = (np.float32, np.float64)[int(rng.integers(0, 2))]
+    if rng.random() < 0.25:
+        what = dict(f=FUNCTIONS[str(rng.choice(list(FUNCTIONS)))])
         if fp.sum() > 400:
             fp = np.ones((3,) * ndim, bool)
     else:
-        what = dict(estimator=ESTIMATORS[(i // 4) % 4], base=float(rng.choice([2.0, np.e, 10.0])))
+        what = dict(estimator=str(rng.choice(ESTIMATORS)),
+                    base=float(rng.choice([2.0, np.e, 10.0])))
     return image, bins, mask, fp, mode, out_dtype, what
+
+
+def _fast_requests(rng):
+    """Requests that run the interior fast path for many steps, with levels that come and
+    go (occupied-level counts change): every estimator and local_expected in 2-D, two in
+    3-D, and two large enough for the H200 shape to give threads more than one row."""
+    reqs = []
+    whats = [dict(estimator=e, base=2.0) for e in ESTIMATORS] + [dict(f=FUNCTIONS["laurent"])]
+    for k, what in enumerate(whats):
+        image = rng.integers(0, 256, (int(rng.integers(24, 33)), int(rng.integers(24, 33))),
+                             dtype=np.uint8)
+        reqs.append((image, None, None, np.ones((5, 5), bool), MODES[k % 4],
+                     (np.float32, np.float64)[k % 2], what))
+    for k, e in enumerate(("miller-madow", "dirichlet")):
+        image = rng.integers(0, 256, (10, 11, 12), dtype=np.uint8)
+        reqs.append((image, None, None, np.ones((3, 3, 5), bool), MODES[k + 1], np.float32,
+                     dict(estimator=e, base=2.0)))
+    reqs.append((rng.integers(0, 256, (400, 300), dtype=np.uint8), None, None,
+                 np.ones((5, 7), bool), "clip", np.float32, dict(estimator="miller-madow")))
+    reqs.append((rng.integers(0, 64, (40, 50, 60), dtype=np.uint8), None, None,
+                 np.ones((3, 3, 3), bool), "reflect", np.float64, dict(estimator="plugin")))
+    return reqs
 
 
 def _prepare(request):
@@ -302,8 +328,8 @@ def _prepare(request):
 
 @pytest.fixture(scope="module")
 def requests_():
-    rng = np.random.default_rng(20261130)
-    return [_request(i, rng) for i in range(N_REQUESTS)]
+    rng = np.random.default_rng(20261145)  # a seed whose requests cover every option
+    return [_request(i, rng) for i in range(N_REQUESTS)] + _fast_requests(rng)
 
 
 def _run_all(fake, shape_opts, requests_, monkeypatch, compare):
@@ -363,6 +389,10 @@ def test_kernel_on_host_equals_cpu_bit_for_bit(harness, requests_, monkeypatch, 
         assert used_shared == {False}
     if shape == "tiny-scratch":  # one warp of histograms does every item
         assert all(launch[1] == (1,) and launch[2] == (32,) for launch in fake.launches)
+    # the interior fast path ran (box footprints, every pixel counted), 16-bit counts too
+    fast = [launch[0] for launch in fake.launches if not launch[0].endswith(", 0>")]
+    assert fast and any("unsigned short, float" in n or "unsigned short, double" in n
+                        for n in fast)
     if shape == "one-sm-many-items":
         assert any(launch[1][0] * launch[2][0] < 64 * 4 for launch in fake.launches)
 
@@ -377,9 +407,14 @@ def test_requests_cover_every_option(requests_):
             seen.add("nan")
         if fp.sum() >= 256:
             seen.add("u16counts")
+        fast = (fp.all() and mask is None and bins is None
+                and all(n > f for n, f in zip(image.shape, fp.shape)))
+        if fast:  # the interior fast path runs: with every estimator and local_expected
+            seen.add(("fast", what.get("estimator", "expected"), image.ndim))
     want = {*MODES, "float32", "float64", "ndim2", "ndim3", "uint8", "bool", "uint16",
             "int64", "mask", "nomask", "box", "shaped", *ESTIMATORS, "expected",
-            "nan", "u16counts"}
+            "nan", "u16counts", *(("fast", e, 2) for e in (*ESTIMATORS, "expected")),
+            ("fast", "plugin", 3)}
     assert want <= seen, want - seen
 
 
