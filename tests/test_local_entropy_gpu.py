@@ -132,6 +132,15 @@ def test_box_width_only_for_full_boxes_without_invalid_pixels():
     assert _cuda.box_width(vol, True) == 7
 
 
+def test_volumes_are_offered_to_the_cuda_path():
+    """A 3-D request may ask for backend="cuda": without CuPy the error is about CuPy, not
+    about the path refusing volumes (it used to fall back to the reference path)."""
+    vol = np.zeros((4, 5, 6), np.uint8)
+    with pytest.raises(ValueError, match="CuPy") as info:
+        ge.local_entropy(vol, 1, backend="cuda")
+    assert "does not support" not in str(info.value)
+
+
 def test_sliding_geometry_2d_and_3d():
     fp = np.zeros((3, 5), bool)
     fp[1, :] = True
