@@ -297,6 +297,9 @@ def prepare_windowed(levels, valid, plan: WindowPlan, out_dtype, *, out=None, ru
     shape = tuple(int(s) for s in plan.shape)
     geo = sliding_geometry(plan)
     rows, columns = geo["D"], geo["HY"] * geo["W"]
+    if columns >= 2**31 - 1:
+        raise ValueError(f"the cuda path indexes a plane of at most 2**31 - 2 pixels, got "
+                         f"{columns}; split the volume into tiles (a Dask array does that)")
     device = levels.device
     dev = int(device.id)
     with device:
