@@ -79,9 +79,7 @@ def _prepare(image, radius, footprint, mode, bins, value_range, mask, dtype):
 
 
 def _run(xp, levels, plan, out_dtype, backend):
-    available = ["reference", "cpu"]
-    if levels.levels.ndim == 2:
-        available.append("cuda")
+    available = ["reference", "cpu", "cuda"]  # cuda: 2-D images and 3-D volumes
     path = choose_backend(backend, xp, available)
     if path == "cpu":
         from ._kernels.histogram._cpu import windowed_cpu

@@ -1,21 +1,25 @@
 """CUDA path of windowed histograms: CuPy launchers of ``cuda/windowed_histogram.cu``.
 
-The kernel slides each window *down a column* (see the comment at the top of the
-``.cu`` file): one thread owns a column x and a run of output rows, keeps its
-own histogram (shared memory, or global scratch memory for many levels), and
-adds the same int64 fixed-point increments as the Numba path (:mod:`._cpu`),
-finishing with the same IEEE double operations, so results are bit-identical.
+The kernel slides each window *down a column* of the first axis (see the comment at
+the top of the ``.cu`` file): one thread owns a column (a pixel of the plane of the
+other axes: x in 2-D, (y, x) in 3-D) and a run of rows, keeps its own histogram
+(shared memory, or global scratch memory for many levels), and adds the same int64
+fixed-point increments as the Numba path (:mod:`._cpu`), finishing with the same IEEE
+double operations, so results are bit-identical. Full-box footprints without invalid
+pixels get a variant with the box width as a template parameter: an interior fast
+path with no index-map loads.
 
 Everything device-specific is chosen here, on the host, from
 ``cupy.cuda.runtime.getDeviceProperties``:
 
 * histogram storage: shared memory when a block of at least 128 resident
   threads per SM fits (``sharedMemPerBlockOptin``, ``sharedMemPerMultiprocessor``),
-  else global scratch memory, capped in size;
-* threads per block and resident blocks (``multiProcessorCount``, registers);
-* the run length (output rows per thread), a tuning parameter: long runs
-  amortize the N-pixel fill of the window, short runs give enough work items
-  to fill the chip;
+  else global scratch memory, limited to a share of the device's free memory
+  (:func:`scratch_limit_from_free`), with blocks small enough for every SM to get one;
+* threads per block and resident threads (``multiProcessorCount``, registers);
+* the work split (:func:`launch_config`): runs per column chosen so that every
+  thread does the same whole number of items (or one less) and the longest thread,
+  window fills included, is as short as possible;
 * a bounded grid: threads loop over work items, so images larger than one
   launch's scratch memory are processed in several passes of the same launch.
 
@@ -53,8 +57,15 @@ _LEVEL_CTYPES = {
 }
 _OUT_CTYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
 
-#: largest global scratch (bytes) for per-thread histograms when they do not fit in shared memory
+#: global scratch (bytes) for per-thread histograms when they do not fit in shared memory:
+#: this fraction of the device's free memory (at the time of the call), at most ...
+SCRATCH_FREE_FRACTION = 0.25
+#: ... and at least this much (a launch always has at least one warp of histograms)
+SCRATCH_MIN = 64 << 20
+#: the fallback when free memory cannot be read
 SCRATCH_LIMIT = 512 << 20
+#: widest box (pixels along the last axis) that gets the compile-time interior fast path
+MAX_FAST_WIDTH = 151
 
 
 def count_type(npix: int) -> tuple[str, int]:
@@ -72,13 +83,25 @@ def histogram_words(nlevels: int, npix: int) -> int:
     return -(-int(nlevels) // per_word)
 
 
-def kernel_name(level_dtype, npix: int, out_dtype, shared: bool, per_n: bool) -> str:
-    """The C++ name expression of one kernel variant."""
+def kernel_name(level_dtype, npix: int, out_dtype, shared: bool, per_n: bool,
+                box_width: int = 0) -> str:
+    """The C++ name expression of one kernel variant (``box_width`` 0: general path only)."""
     lt = _LEVEL_CTYPES[np.dtype(level_dtype)]
     ct = count_type(npix)[0]
     ot = _OUT_CTYPES[np.dtype(out_dtype)]
     flag = {True: "true", False: "false"}
-    return f"gpuent::windowed_vertical<{lt}, {ct}, {ot}, {flag[bool(shared)]}, {flag[bool(per_n)]}>"
+    return (f"gpuent::windowed_sliding<{lt}, {ct}, {ot}, {flag[bool(shared)]}, "
+            f"{flag[bool(per_n)]}, {int(box_width)}>")
+
+
+def box_width(plan: WindowPlan, all_valid: bool) -> int:
+    """Template width of the interior fast path: the footprint's width when it is a full
+    box and every pixel is counted, else 0 (general path only)."""
+    fp = np.asarray(plan.footprint)
+    width = int(fp.shape[-1])
+    if all_valid and bool(fp.all()) and width <= MAX_FAST_WIDTH:
+        return width
+    return 0
 
 
 @functools.cache
@@ -108,22 +131,58 @@ def _text(x) -> str:
     return x.decode(errors="replace") if isinstance(x, bytes) else str(x)
 
 
+def scratch_limit_from_free(free_bytes) -> int:
+    """Scratch bytes allowed for a launch with ``free_bytes`` of free device memory."""
+    if free_bytes is None:
+        return SCRATCH_LIMIT
+    return max(SCRATCH_MIN, int(free_bytes * SCRATCH_FREE_FRACTION))
+
+
+def _free_memory(cp, device_id: int):
+    try:
+        with cp.cuda.Device(device_id):
+            free = int(cp.cuda.runtime.memGetInfo()[0])
+        # memory held by CuPy's pool can be reused too
+        return free + int(cp.get_default_memory_pool().free_bytes())
+    except Exception:  # noqa: BLE001 - a stand-in without memGetInfo: the fixed fallback
+        return None
+
+
 @dataclass(frozen=True)
 class LaunchConfig:
     shared: bool
     threads: int          # per block
     blocks: int           # grid size (threads loop over work items)
     shared_bytes: int     # dynamic shared memory per block
-    run: int              # output rows per work item
-    nitems: int           # work items: columns x row runs
+    run: int              # most rows of one work item
+    nruns: int            # runs (work items) per column
+    nitems: int           # work items: columns x runs
+    items_per_thread: int  # every thread does this many items, or one less
+    resident: int         # threads the device can hold at once for this variant
     scratch_threads: int  # threads with a global-memory histogram (0 when shared)
+
+
+def _balanced_runs(rows: int, columns: int, resident: int, fill_steps: float) -> int:
+    """Runs per column q minimizing the longest thread: ceil(items / resident) items of
+    ceil(rows / q) steps plus the window fill (``fill_steps``, in steps) each."""
+    q = np.arange(1, max(1, rows) + 1, dtype=np.int64)
+    per_thread = -(-(columns * q) // max(1, resident))
+    cost = per_thread * ((-(-rows // q)) + fill_steps)
+    return int(q[int(np.argmin(cost))])  # the first minimum: fewest items
 
 
 def launch_config(props: dict, *, nlevels: int, npix: int, shape, ry: int,
                   num_regs: int = 64, max_threads_per_block: int = 1024,
                   run: int | None = None, force_global: bool = False,
-                  scratch_limit: int = SCRATCH_LIMIT) -> LaunchConfig:
-    """Block shape, histogram storage, grid and run length for one request (pure host code)."""
+                  scratch_limit: int | None = None) -> LaunchConfig:
+    """Block shape, histogram storage, grid and work split for one request (pure host code).
+
+    ``shape`` is ``(rows, columns)``: the length of the sliding (first) axis and the number
+    of pixels of one row (the product of the other axes); ``ry`` the window's radius along
+    the sliding axis.
+    """
+    if scratch_limit is None:
+        scratch_limit = SCRATCH_LIMIT
     h, w = (int(s) for s in shape)
     per_thread = 4 * histogram_words(nlevels, npix)  # bytes of one thread's histogram
     nsm = int(props.get("multiProcessorCount", 1))
@@ -133,8 +192,7 @@ def launch_config(props: dict, *, nlevels: int, npix: int, shape, ry: int,
     reserved = int(props.get("reservedSharedMemPerBlock", 1024))
     regs_sm = int(props.get("regsPerMultiprocessor", 65536))
     blocks_sm_max = int(props.get("maxBlocksPerMultiProcessor", 32))
-    # threads per block: multiples of 32 keep the word-interleaved histogram free of
-    # bank conflicts (lane l's words all lie in bank l, see the .cu file)
+    # threads per block: multiples of 32 (a warp shares one bank-conflict-free tile)
     best = None
     if not force_global:
         for t in (32, 64, 128, 256, 512, 1024):
@@ -156,33 +214,57 @@ def launch_config(props: dict, *, nlevels: int, npix: int, shape, ry: int,
         resident_sm, threads, blocks_sm, smem = best
         total = resident_sm * nsm
     else:
-        threads = min(256, max_threads_per_block)
         smem = 0
+        threads = max(32, min(256, max_threads_per_block) // 32 * 32)
         by_regs = max(1, regs_sm // max(1, num_regs * threads)) * threads
         total = min(thr_sm, by_regs) * nsm
-        cap = max(threads, (scratch_limit // per_thread) // threads * threads)
-        total = min(total, cap)
-    if run is None:
-        prefer = max(32, 8 * (2 * ry + 1))            # fill of N pixels amortized over the run
-        enough = -(-h * w // max(1, total))           # at least one work item per resident thread
-        run = max(4, min(prefer, enough))
-    run = max(1, min(int(run), h))
-    nitems = w * (-(-h // run))
-    blocks = max(1, min(-(-nitems // threads), -(-total // threads)))
+        cap = max(32, (int(scratch_limit) // per_thread) // 32 * 32)
+        if cap < nsm * threads:  # smaller blocks, so that every SM gets one
+            threads = max(32, min(threads, (cap // nsm) // 32 * 32))
+        total = max(threads, min(total, cap) // threads * threads)
+    fill_steps = (2 * ry + 1) / 2 + 2  # a fill adds N pixels, a step moves 2 N / (2 ry + 1)
+    if run is not None:
+        nruns = -(-h // max(1, min(int(run), max(h, 1))))
+    else:
+        nruns = _balanced_runs(h, w, total, fill_steps)
+    nruns = max(1, min(nruns, max(h, 1)))
+    nitems = w * nruns
+    per = max(1, -(-nitems // total))
+    launched = -(-nitems // per)
+    blocks = max(1, -(-launched // threads))
     scratch_threads = 0 if best is not None else blocks * threads
-    return LaunchConfig(best is not None, threads, blocks, smem, run, nitems, scratch_threads)
+    return LaunchConfig(best is not None, threads, blocks, smem, -(-h // nruns) if h else 0,
+                        nruns, nitems, per, total, scratch_threads)
 
 
-def vertical_pairs(plan: WindowPlan):
-    """(leave, enter) row offsets per footprint column, grouped as in :func:`._cpu._edge_pairs`.
+def sliding_geometry(plan: WindowPlan) -> dict:
+    """Host arrays of the kernel's geometry: rows slide along the first axis.
 
-    Returns int32 arrays ``pair_x`` (column offset of each pair), ``start``
-    (ngroups + 1), ``gl`` and ``ge`` (row offsets of each group's leaving and
-    entering pixels, relative to the window of the previous and current row).
+    A 2-D plan is a volume with one plane row (``HY = 1``, ``ymap = [0]``). Returns
+    ``D, HY, W`` (rows, plane rows, plane columns), the index maps ``zmap, ymap, xmap``,
+    radii ``rz, ry, rx``, footprint offsets ``offz, offy, offx`` and the (leave, enter)
+    pairs ``pair_y, pair_x`` (plane offsets) grouped by ``start, gl, ge`` (row offsets).
     """
-    offs = plan.offsets
-    px, start, gl, ge = _edge_pairs(offs[:, 1], offs[:, 0])
-    return tuple(np.ascontiguousarray(a, dtype=np.int32) for a in (px, start, gl, ge))
+    shape = tuple(int(s) for s in plan.shape)
+    offs = np.asarray(plan.offsets, dtype=np.int64)
+    maps = [np.asarray(m) for m in plan.index_maps]
+    radii = tuple(int(r) for r in plan.radii)
+    if len(shape) == 2:
+        shape = (shape[0], 1, shape[1])
+        maps = [maps[0], np.zeros(1, np.int64), maps[1]]
+        radii = (radii[0], 0, radii[1])
+        offs = np.stack([offs[:, 0], np.zeros_like(offs[:, 0]), offs[:, 1]], axis=1)
+    bw = 2 * radii[2] + 1
+    plane = offs[:, 1] * bw + offs[:, 2]  # one id per footprint column (dy, dx)
+    pu, start, gl, ge = _edge_pairs(plane, offs[:, 0])
+    i32 = functools.partial(np.ascontiguousarray, dtype=np.int32)
+    return dict(
+        D=shape[0], HY=shape[1], W=shape[2],
+        zmap=i32(maps[0]), ymap=i32(maps[1]), xmap=i32(maps[2]),
+        rz=radii[0], ry=radii[1], rx=radii[2],
+        offz=i32(offs[:, 0]), offy=i32(offs[:, 1]), offx=i32(offs[:, 2]),
+        pair_y=i32(pu // bw), pair_x=i32(pu % bw), start=i32(start), gl=i32(gl), ge=i32(ge),
+    )
 
 
 def _device_levels(cp, levels, valid):
@@ -196,37 +278,48 @@ def _device_levels(cp, levels, valid):
 
 
 def prepare_windowed(levels, valid, plan: WindowPlan, out_dtype, *, out=None, run=None,
-                     force_global: bool = False, scratch_limit: int = SCRATCH_LIMIT):
+                     force_global: bool = False, scratch_limit: int | None = None):
     """Upload the plan, compile the variant and return ``(launch, out, config)``.
 
     ``launch()`` runs only the kernel (what the benchmark times as "kernel-only");
     every launch writes every pixel of ``out``. ``out`` may be given (C-contiguous,
     the plan's shape, ``out_dtype``): the tests poison it to catch unwritten pixels.
+    ``scratch_limit`` (bytes) defaults to a share of the device's free memory.
     """
     cp = cupy_or_none()
     if cp is None:  # pragma: no cover - guarded by choose_backend
         raise RuntimeError("the cuda path needs CuPy")
-    if len(plan.shape) != 2:
-        raise ValueError("the cuda path serves 2-D images")
+    if len(plan.shape) not in (2, 3):
+        raise ValueError("the cuda path serves 2-D images and 3-D volumes")
     out_dtype = np.dtype(out_dtype)
     if out_dtype not in _OUT_CTYPES:
         raise ValueError(f"the cuda path writes float32 or float64, not {out_dtype}")
-    h, w = (int(s) for s in plan.shape)
+    shape = tuple(int(s) for s in plan.shape)
+    geo = sliding_geometry(plan)
+    rows, columns = geo["D"], geo["HY"] * geo["W"]
+    if columns >= 2**31 - 1:
+        raise ValueError(f"the cuda path indexes a plane of at most 2**31 - 2 pixels, got "
+                         f"{columns}; split the volume into tiles (a Dask array does that)")
     device = levels.device
     dev = int(device.id)
     with device:
         lv = _device_levels(cp, levels, valid)
         if out is None:
-            out = cp.empty((h, w), dtype=out_dtype)
-        elif out.shape != (h, w) or np.dtype(out.dtype) != out_dtype or not out.flags.c_contiguous:
+            out = cp.empty(shape, dtype=out_dtype)
+        elif (tuple(out.shape) != shape or np.dtype(out.dtype) != out_dtype
+              or not out.flags.c_contiguous):
             raise ValueError("out must be a C-contiguous array of the plan's shape and dtype")
         npix = plan.npix
-        ry = int(plan.radii[0])
         per_n = bool(plan.triangular)
+        all_valid = valid is None
+        bw = box_width(plan, all_valid)
         props = _properties(dev)
+        if scratch_limit is None:
+            scratch_limit = scratch_limit_from_free(_free_memory(cp, dev))
         # variant: compile the shared and global kernels lazily, only the one used
-        probe = _kernel(dev, kernel_name(lv.dtype, npix, out_dtype, True, per_n))
-        cfg = launch_config(props, nlevels=int(plan.nlevels), npix=npix, shape=(h, w), ry=ry,
+        probe = _kernel(dev, kernel_name(lv.dtype, npix, out_dtype, True, per_n, bw))
+        cfg = launch_config(props, nlevels=int(plan.nlevels), npix=npix,
+                            shape=(rows, columns), ry=geo["rz"],
                             num_regs=int(probe.num_regs),
                             max_threads_per_block=int(probe.max_threads_per_block),
                             run=run, force_global=force_global, scratch_limit=scratch_limit)
@@ -234,34 +327,32 @@ def prepare_windowed(levels, valid, plan: WindowPlan, out_dtype, *, out=None, ru
             kern = probe
             if cfg.shared_bytes > 48 << 10:
                 kern.max_dynamic_shared_size_bytes = cfg.shared_bytes
-            scratch = cp.empty(1, dtype=np.uint8)  # unused placeholder pointer
+            scratch = cp.empty(1, dtype=np.uint32)  # unused placeholder pointer
         else:
-            kern = _kernel(dev, kernel_name(lv.dtype, npix, out_dtype, False, per_n))
-            # whole 32-bit words per thread (the kernel's slot()), in the count type
+            kern = _kernel(dev, kernel_name(lv.dtype, npix, out_dtype, False, per_n, bw))
+            # whole 32-bit words per thread, in warp tiles (the kernel's slot())
             scratch = cp.empty(histogram_words(plan.nlevels, npix) * cfg.scratch_threads,
                                dtype=np.uint32)
 
         i32 = np.int32
-        pair_x, pair_start, pair_gl, pair_ge = vertical_pairs(plan)
-        rowmap = cp.asarray(plan.index_maps[0].astype(np.int32))
-        colmap = cp.asarray(plan.index_maps[1].astype(np.int32))
-        offy = cp.asarray(plan.offsets[:, 0].astype(np.int32))
-        offx = cp.asarray(plan.offsets[:, 1].astype(np.int32))
+        dv = {k: cp.asarray(v) for k, v in geo.items() if isinstance(v, np.ndarray)}
         inc = cp.asarray(np.ascontiguousarray(plan.increments(), dtype=np.int64))
         row_off = cp.asarray(np.ascontiguousarray(plan.row_offsets(), dtype=np.int64))
         a = cp.asarray(np.ascontiguousarray(plan.a, dtype=np.float64))
         d = cp.asarray(np.ascontiguousarray(plan.d, dtype=np.float64))
         args = (
-            lv, i32(h), i32(w), rowmap, colmap, offy, offx, i32(npix),
-            cp.asarray(pair_x), cp.asarray(pair_start), cp.asarray(pair_gl), cp.asarray(pair_ge),
-            i32(pair_gl.shape[0]), inc, row_off, a, d, np.float64(plan.b),
+            lv, i32(geo["D"]), i32(geo["HY"]), i32(geo["W"]),
+            dv["zmap"], dv["ymap"], dv["xmap"], i32(geo["rz"]), i32(geo["ry"]), i32(geo["rx"]),
+            dv["offz"], dv["offy"], dv["offx"], i32(npix),
+            dv["pair_y"], dv["pair_x"], dv["start"], dv["gl"], dv["ge"],
+            i32(geo["gl"].shape[0]), inc, row_off, a, d, np.float64(plan.b),
             i32(bool(plan.miller_madow)), i32(plan.kind), np.float64(plan.ln_base),
-            np.float64(plan.inv_scale), i32(plan.nlevels), i32(cfg.run), np.int64(cfg.nitems),
-            scratch, out,
+            np.float64(plan.inv_scale), i32(plan.nlevels), i32(all_valid), i32(cfg.nruns),
+            np.int64(cfg.nitems), scratch, out,
         )
 
     def launch():
-        if h == 0 or w == 0:
+        if out.size == 0:
             return out
         with cp.cuda.Device(dev):
             kern((cfg.blocks,), (cfg.threads,), args, shared_mem=cfg.shared_bytes)
@@ -271,8 +362,8 @@ def prepare_windowed(levels, valid, plan: WindowPlan, out_dtype, *, out=None, ru
 
 
 def windowed_cuda(levels, valid, plan: WindowPlan, out_dtype, *, out=None, run=None,
-                  force_global: bool = False, scratch_limit: int = SCRATCH_LIMIT):
-    """Run the sliding kernel on CuPy ``levels`` (and ``valid``) for a 2-D ``plan``.
+                  force_global: bool = False, scratch_limit: int | None = None):
+    """Run the sliding kernel on CuPy ``levels`` (and ``valid``) for a 2-D or 3-D ``plan``.
 
     Returns a CuPy array on the input's device; nothing is copied to the host.
     ``out``, ``run``, ``force_global`` and ``scratch_limit`` are internal hooks for
