@@ -1,4 +1,7 @@
-"""``gpuent fractal``: box-counting and generalized dimensions of a thresholded image (seed 9)."""
+"""``gpuent fractal``: box-counting and generalized dimensions of a thresholded image.
+
+The REU notebook's sections 8-9 (fractal dimension regression).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,8 @@ import numpy as np
 
 from ..cli import CLIError, check_output, finite
 
-HELP = "box-counting dimension (and Renyi dimensions D_q) of an image's bright set (seed 9.1)"
+HELP = ("box-counting dimension of an image's bright set (pixels above a threshold), and the "
+        "Renyi dimensions D_q of the image as a mass distribution")
 
 
 def register(sub):
