@@ -107,7 +107,6 @@ def run(args):
                        f"volume; write it to .tif, .npy or .zarr, not {out.suffix}")
     if picture:
         levels = _picture.count_levels(image, args.bins)
-        vmin, vmax, scale_note = _picture.scale(args, levels, args.base)
     if backend == "cuda":
         from .._backend import cupy_or_none, gpu_available
 
@@ -126,7 +125,8 @@ def run(args):
 
     emap = to_numpy(emap)
     seconds = time.perf_counter() - start
-    if picture:
+    if picture:  # after the map: the library has checked --base by now
+        vmin, vmax, scale_note = _picture.scale(args, levels, args.base)
         window = f"r = {radius}" if footprint is None else f"footprint {args.footprint}"
         _picture.write(out, emap, cmap=args.cmap, vmin=vmin, vmax=vmax, colorbar=args.colorbar,
                        label=f"local entropy ({_picture.unit_name(args.base)}), {window}")
@@ -312,7 +312,7 @@ def demo(out_dir: Path, quiet: bool):
     image = sample_image(512)
     write_image(out_dir / "sample.png", image)
     emap = local_entropy(image, 5)
-    write_map(out_dir / "sample-entropy.png", emap)
+    write_map(out_dir / "sample-entropy.png", emap, vmin=0.0, vmax=8.0)  # the CLI's fixed scale
     if not quiet:
         print(f"wrote {out_dir / 'sample.png'} and {out_dir / 'sample-entropy.png'}")
 
