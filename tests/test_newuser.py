@@ -437,3 +437,13 @@ def test_workers_above_core_count_warns_once(tmp_path, monkeypatch):
                            "threads", "--workers", "1", "-o", "n.zarr", "-q"],
                           cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 0 and "warning" not in proc.stderr
+
+
+def test_fractal_plot_of_a_stack(stack, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    path, _ = stack
+    out = tmp_path / "f.png"
+    code, _, err = _run(["fractal", path, "--sizes", "1,2", "-o", out], capsys)
+    assert code == 0, err  # was matplotlib's "Invalid shape (5, 24, 32) for image data"
+    with Image.open(out) as im:
+        assert im.size[0] > 100

@@ -85,6 +85,9 @@ def fit_figure(panels, path, *, suptitle=None):
                             gridspec_kw={"width_ratios": [1] * n + [1.7]})
     fit_ax = axs[-1]
     for ax, (title, mask, res) in zip(axs[:-1], panels, strict=True):
+        if np.ndim(mask) == 3:  # a volume's set: show its middle plane
+            mask = np.asarray(mask)[len(mask) // 2]
+            title = f"{title} (middle plane)"
         ax.imshow(mask, cmap="gray_r", interpolation="nearest")
         ax.set_title(title, fontsize=9)
         ax.set_axis_off()
