@@ -447,3 +447,14 @@ def test_fractal_plot_of_a_stack(stack, tmp_path, capsys):
     assert code == 0, err  # was matplotlib's "Invalid shape (5, 24, 32) for image data"
     with Image.open(out) as im:
         assert im.size[0] > 100
+
+
+def test_default_scale_depends_on_the_type_only():
+    from gpuent.commands._picture import count_levels, default_scale
+
+    assert default_scale(count_levels(np.zeros(4, np.uint8), None), 2) == (0.0, 8.0)
+    assert default_scale(count_levels(np.array([0, 9], np.uint16), None), 2) == (0.0, 16.0)
+    assert default_scale(count_levels(np.ones(4, bool), None), 2) == (0.0, 1.0)
+    assert default_scale(count_levels(np.ones(4, np.float32), 64), 2) == (0.0, 6.0)
+    lo, hi = default_scale(256, math.e)
+    assert lo == 0 and math.isclose(hi, math.log(256))

@@ -50,16 +50,19 @@ def unit_name(base) -> str:
 
 
 def count_levels(image, bins) -> int:
-    """K, the number of histogram levels of ``image`` (as the library bins it)."""
+    """The number of levels an image of this type can have: ``bins`` when binned, 2 for
+    bool, 256 for 8-bit and 65536 for 16-bit (and wider) integers, whose values are levels.
+
+    It depends on the type, not on the pixels, so every picture of that type gets the same
+    scale (the library itself counts max + 1 levels for 16-bit images).
+    """
     if bins is not None:
         return int(bins)
     dtype = np.dtype(image.dtype)
     if dtype == np.bool_:
         return 2
-    if dtype == np.uint8:
-        return 256
     if np.issubdtype(dtype, np.integer):
-        return int(np.max(image)) + 1 if image.size else 1
+        return 256 if dtype.itemsize == 1 else 65536
     raise CLIError("a floating-point image needs --bins K")
 
 
