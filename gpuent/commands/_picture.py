@@ -33,8 +33,8 @@ def add_options(parser):
                    help="value at the bottom of the colour scale (default 0)")
     g.add_argument("--vmax", type=float, metavar="V",
                    help="value at the top of the colour scale (default: the log of the number "
-                        "of levels, e.g. 8 bits for 8-bit images; the same for every image of "
-                        "that type, so pictures compare)")
+                        "of levels: 8 bits for 8-bit images, 16 for 16-bit; the same for "
+                        "every image of that type, so pictures compare)")
     g.add_argument("--colorbar", action="store_true",
                    help="add a colour bar labelled with the unit (bits or nats) and the "
                         "window (needs matplotlib)")
