@@ -92,3 +92,14 @@ def test_interrupt_while_the_output_is_renamed_into_place(src, tmp_path, monkeyp
 
         got = np.asarray(zarr.open_array(str(out), mode="r"))
         assert got.shape == (70, 90) and np.isfinite(got).all()
+
+
+def test_a_late_dask_task_does_not_recreate_an_aborted_output(tmp_path):
+    """After Ctrl-C, Dask worker threads may still finish a tile: it must not write."""
+    from gpuent.io_big import create_sink
+
+    sink = create_sink(tmp_path / "a.zarr", (8, 8), (4, 4))
+    sink.abort()
+    with pytest.raises(RuntimeError, match="abandoned"):
+        sink(((0, 4), (0, 4)), np.zeros((4, 4), np.float32))
+    assert _left(tmp_path) == []
