@@ -85,11 +85,12 @@ def fit_figure(panels, path, *, suptitle=None):
                             gridspec_kw={"width_ratios": [1] * n + [1.7]})
     fit_ax = axs[-1]
     for ax, (title, mask, res) in zip(axs[:-1], panels, strict=True):
-        if np.ndim(mask) == 3:  # a volume's set: show its middle plane
+        shown = title
+        if np.ndim(mask) == 3:  # a volume's set: show its middle plane (D is the volume's)
             mask = np.asarray(mask)[len(mask) // 2]
-            title = f"{title} (middle plane)"
+            shown = f"{title} (middle plane)"
         ax.imshow(mask, cmap="gray_r", interpolation="nearest")
-        ax.set_title(title, fontsize=9)
+        ax.set_title(shown, fontsize=9)
         ax.set_axis_off()
         res.plot(fit_ax)
         fit_ax.lines[-2].set_label(f"{title}: D = {res.dimension:.3f}")
