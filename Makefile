@@ -1,5 +1,6 @@
 # Two entry points for a fresh machine with only python3 and make:
-#   make demo   - create .venv, install gpuent, write a local-entropy map of a built-in sample to demo/
+#   make demo   - create .venv, install gpuent with the plot and io extras (matplotlib figures,
+#                 16-bit and multi-page TIFF, Zarr), write the demo pictures into demo/
 #   make test   - install gpuent[test] into .venv and run ruff + the test suite
 PYTHON ?= python3
 VENV   ?= .venv
@@ -12,8 +13,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(PIP) install -q -e ".[plot]"
+$(VENV)/.installed: pyproject.toml Makefile | $(BIN)/python
+	$(PIP) install -q -e ".[plot,io]"
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python

@@ -6,7 +6,7 @@ der Walt (CC0), the notebook's choice for entropy maps: 256 RGB entries.
 
 import numpy as np
 
-__all__ = ["COLORMAPS", "apply_colormap"]
+__all__ = ["COLORMAPS", "apply_colormap", "colormap_table"]
 
 _INFERNO_HEX = (
     "00000401000501010601010802010a02020c02020e03021004031204031405041706041907051b08051d09061f0a0722"
@@ -33,10 +33,38 @@ COLORMAPS = {
 }
 
 
+def colormap_table(name="inferno"):
+    """The 256 x 3 uint8 RGB table of a colour map.
+
+    ``inferno`` and ``gray`` are built in; any other name is looked up in matplotlib
+    (the ``plot`` extra), e.g. ``viridis``, ``magma``, ``cividis``, ``gray_r``.
+
+    Raises
+    ------
+    ValueError
+        Unknown name, or a name other than the built-in ones without matplotlib.
+    """
+    if name in COLORMAPS:
+        return COLORMAPS[name]
+    try:
+        import matplotlib
+    except ImportError:
+        raise ValueError(f"colour map {name!r} needs matplotlib (pip install gpuent[plot]); "
+                         f"built in: {', '.join(COLORMAPS)}") from None
+    try:
+        cmap = matplotlib.colormaps[name]
+    except KeyError:
+        raise ValueError(f"unknown colour map {name!r}; try inferno, viridis, magma, cividis "
+                         f"or gray (matplotlib's names; _r reverses)") from None
+    rgba = cmap(np.linspace(0.0, 1.0, 256))
+    return np.clip(np.rint(rgba[:, :3] * 255.0), 0, 255).astype(np.uint8)
+
+
 def apply_colormap(values, *, name="inferno", vmin=None, vmax=None):
     """Map a 2-D float array to RGB uint8 through a 256-entry table; NaN becomes black.
 
-    ``vmin``/``vmax`` default to the finite min and max of ``values``.
+    ``name`` is any name :func:`colormap_table` knows. ``vmin``/``vmax`` default to the
+    finite min and max of ``values``; values outside them take the end colours.
     """
     values = np.asarray(values, dtype=np.float64)
     finite = np.isfinite(values)
@@ -46,6 +74,6 @@ def apply_colormap(values, *, name="inferno", vmin=None, vmax=None):
         vmax = float(values[finite].max()) if finite.any() else 1.0
     span = vmax - vmin if vmax > vmin else 1.0
     index = np.clip((np.where(finite, values, vmin) - vmin) / span * 255.0 + 0.5, 0, 255)
-    rgb = COLORMAPS[name][index.astype(np.uint8)]
+    rgb = colormap_table(name)[index.astype(np.uint8)]
     rgb[~finite] = 0
     return rgb

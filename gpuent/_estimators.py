@@ -17,7 +17,7 @@ dirichlet      (c+1) psi(c+2) - psi(2)           psi(n+K+1)     K psi(2)  n + K
 
 G(c) = psi(c) + (-1)^c / 2 (psi((c+1)/2) - psi(c/2)) (Grassberger 2003). The
 Dirichlet row is the posterior mean of the entropy under a symmetric
-Dirichlet(a=1) prior (the rule of succession of the seed notebook, section
+Dirichlet(a=1) prior (the rule of succession of the REU notebook, section
 10): psi(A+1) - sum_k (c_k+1)/A psi(c_k+2), A = n + K; the empty bins' share
 K psi(2) is folded into b. Windowed maps keep S incrementally in fixed point.
 """

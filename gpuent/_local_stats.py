@@ -1,13 +1,13 @@
 """Local mean and standard deviation, block maps and generic window maps.
 
-These are the seed notebook's kernels (section 6) made fast and backend-agnostic:
+These are the REU notebook's kernels (section 6) made fast and backend-agnostic:
 
-- :func:`local_mean`, :func:`local_std`: the seed's ``mapbox(r, np.mean, a)`` and
+- :func:`local_mean`, :func:`local_std`: the notebook's ``mapbox(r, np.mean, a)`` and
   ``mapbox(r, np.std, a)`` in O(1) per pixel with summed-area tables (one cumulative
   sum per axis), in any array-API namespace.
-- :func:`block_map`: the seed's ``mapblocks`` (``np.array_split`` into ``blocks``
+- :func:`block_map`: the notebook's ``mapblocks`` (``np.array_split`` into ``blocks``
   parts per axis), vectorized for the built-in quantities.
-- :func:`window_map`: the seed's ``mapbox`` for any Python callable: generic and slow.
+- :func:`window_map`: the notebook's ``mapbox`` for any Python callable: generic and slow.
 
 The public names are re-exported from :mod:`gpuent.local`.
 """
@@ -293,11 +293,11 @@ def local_mean(image, radius, *, mode="clip", dtype=None, backend=None):
         1-, 2- or 3-D image (bool, integer or real floating point) of any
         array-API library; the result is in the same library and on the same device.
     radius : int or tuple of int
-        The window is the square (2r+1)-box of the seed's Definition 5 (one radius
+        The window is the square (2r+1)-box of the notebook's Definition 5 (one radius
         per axis allowed).
     mode : {"clip", "reflect", "mirror", "wrap"}
         ``"clip"`` (default): pixels outside the image are not counted, the window
-        shrinks at the borders (the seed's ``mapbox(r, np.mean, a)``). The others
+        shrinks at the borders (the notebook's ``mapbox(r, np.mean, a)``). The others
         extend the image with scipy.ndimage's meaning (see :mod:`gpuent.local`).
     dtype : {None, "float32", "float64"}
         Output type; float32 by default (the sums are float64 or exact int64).
@@ -331,7 +331,7 @@ def local_std(image, radius, *, mode="clip", dtype=None, backend=None):
     """Standard deviation over the (2r+1)-box around each pixel, in O(1) per pixel.
 
     The population standard deviation (``ddof=0``), so with ``mode="clip"`` it equals
-    the seed's ``mapbox(r, np.std, a)`` (section 7.1) to float rounding.
+    the notebook's ``mapbox(r, np.std, a)`` (section 7.1) to float rounding.
 
     Parameters
     ----------
@@ -475,7 +475,7 @@ def _block_entropy(xp, image, bounds, blocks):
 
 
 def block_map(image, func, blocks):
-    """Apply ``func`` to disjoint blocks: the seed's ``mapblocks`` (section 7.4).
+    """Apply ``func`` to disjoint blocks: the notebook's ``mapblocks`` (section 7.4).
 
     The image is cut like ``np.array_split`` into ``blocks[0]`` parts along axis 0,
     ``blocks[1]`` along axis 1, and so on (parts differ in size by at most one pixel,
@@ -552,9 +552,9 @@ def block_map(image, func, blocks):
 
 
 def window_map(image, func, radius, *, progress=None):
-    """Apply any Python callable to the (2r+1)-box around each pixel: the seed's ``mapbox``.
+    """Apply any Python callable to the (2r+1)-box around each pixel: the notebook's ``mapbox``.
 
-    The window is clipped at the borders (``mode="clip"``): the seed's
+    The window is clipped at the borders (``mode="clip"``): the notebook's
     ``box(x, y, r) = a[max(0, x-r):x+r+1, max(0, y-r):y+r+1]``.
 
     This is the generic, **slow** path: one Python call per pixel (about a million

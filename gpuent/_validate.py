@@ -96,7 +96,7 @@ def check_window(radius, footprint, ndim):
     """Return a boolean NumPy footprint with odd sides from ``radius`` or ``footprint``.
 
     Exactly one of them must be given. ``radius`` is an int or one int per
-    axis: the (2r+1)-wide box of the seed notebook's Definition 5.
+    axis: the (2r+1)-wide box of the REU notebook's Definition 5.
     """
     if (radius is None) == (footprint is None):
         raise ValueError(
@@ -116,7 +116,9 @@ def check_window(radius, footprint, ndim):
         fp = fp.get()
     fp = np.asarray(fp)
     if fp.ndim != ndim:
-        raise ValueError(f"footprint must be {ndim}-D like the image, got shape {fp.shape}")
+        raise ValueError(f"footprint must be {ndim}-D like the image, got shape {fp.shape}"
+                         + ("; for a volume use a 3-D footprint such as "
+                            "gpuent.footprints.ball(r) or cube(r)" if ndim == 3 else ""))
     if any(s % 2 == 0 for s in fp.shape):
         raise ValueError(
             f"footprint sides must be odd so it has a centre pixel, got shape {fp.shape}; "

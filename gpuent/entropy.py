@@ -1,6 +1,6 @@
 """Global information quantities of distributions and images.
 
-These follow the seed notebook (section 3): the *intensity-level entropy* is
+These follow the REU notebook (section 3): the *intensity-level entropy* is
 the Shannon entropy of the empirical distribution of an image's intensity
 levels. All functions take arrays of any array-API library and answer in the
 same library.
@@ -74,7 +74,7 @@ def shannon_entropy(p, *, base=2, axis=-1):
 
 
 def renyi_entropy(p, alpha, *, base=2, axis=-1):
-    """Rényi entropy of order ``alpha`` (seed notebook, Definition 6).
+    """Rényi entropy of order ``alpha`` (REU notebook, Definition 6).
 
     H_alpha = log(sum p^alpha) / (1 - alpha). ``alpha = 1`` is the Shannon
     entropy (the limit), ``alpha = 0`` the log of the support size (Hartley),
@@ -114,8 +114,8 @@ def renyi_entropy(p, alpha, *, base=2, axis=-1):
 def expected(f, p, *, axis=-1):
     """Expected value of ``f`` under ``p``: sum of p f(p) over the entries with p > 0.
 
-    This is the seed's ``intensity_expected``; with f(p) = -log p it is the
-    Shannon entropy in nats. The seed's "Laurent" f(p) = 1/p - 1 gives the
+    This is the notebook's ``intensity_expected``; with f(p) = -log p it is the
+    Shannon entropy in nats. The notebook's "Laurent" f(p) = 1/p - 1 gives the
     support size minus one, and its "Taylor" f(p) = -(1 + p) gives
     -(1 + sum p^2).
 
@@ -158,7 +158,7 @@ def _level_counts(image, bins, value_range, mask=None):
 
 
 def intensity_distribution(image, *, bins=None, value_range=None):
-    """Empirical distribution of an image's intensity levels (seed section 3).
+    """Empirical distribution of an image's intensity levels (notebook section 3).
 
     Parameters
     ----------
@@ -190,7 +190,7 @@ def intensity_entropy(image, *, bins=None, value_range=None, estimator="plugin",
     bins, value_range
         As :func:`intensity_distribution`.
     estimator : {"plugin", "miller-madow", "grassberger", "dirichlet"}, optional
-        Default "plugin", the seed's (and scikit-image's) definition; the formulas
+        Default "plugin", the notebook's (and scikit-image's) definition; the formulas
         are in ``gpuent/_estimators.py``.
     base : float, optional
         Logarithm base; 2 (default) gives bits.

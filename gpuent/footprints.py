@@ -6,7 +6,11 @@ import re
 
 import numpy as np
 
-__all__ = ["diamond", "disk", "parse_footprint", "rectangle", "square"]
+__all__ = ["ball", "cube", "diamond", "disk", "parse_footprint", "rectangle", "square"]
+
+#: footprint names for ``parse_footprint`` (and the CLI's ``--footprint``)
+SPECS_2D = "disk:R, square:R, diamond:R or rect:HxW"
+SPECS_3D = "ball:R or cube:R"
 
 
 def disk(radius: int) -> np.ndarray:
@@ -28,23 +32,37 @@ def square(radius: int) -> np.ndarray:
     return np.ones((2 * int(radius) + 1,) * 2, dtype=bool)
 
 
+def ball(radius: int) -> np.ndarray:
+    """Boolean 3-D ball: voxels with x^2 + y^2 + z^2 <= r^2 (as ``skimage.morphology.ball``)."""
+    r = int(radius)
+    z, y, x = np.mgrid[-r:r + 1, -r:r + 1, -r:r + 1]
+    return x * x + y * y + z * z <= r * r
+
+
+def cube(radius: int) -> np.ndarray:
+    """The 3-D (2r+1)-box, the same window as ``radius=r`` on a volume."""
+    return np.ones((2 * int(radius) + 1,) * 3, dtype=bool)
+
+
 def rectangle(height: int, width: int) -> np.ndarray:
     """A height x width box; both sides must be odd."""
     return np.ones((int(height), int(width)), dtype=bool)
 
 
-_SPEC = re.compile(r"^(disk|square|diamond):(\d+)$|^rect:(\d+)x(\d+)$")
+_SPEC = re.compile(r"^(disk|square|diamond|ball|cube):(\d+)$|^rect:(\d+)x(\d+)$")
+_BY_NAME = {"disk": disk, "square": square, "diamond": diamond, "ball": ball, "cube": cube}
 
 
 def parse_footprint(spec: str) -> np.ndarray:
-    """``"disk:R"``, ``"square:R"``, ``"diamond:R"`` or ``"rect:HxW"`` to a boolean array."""
+    """A footprint by name: ``"disk:R"``, ``"square:R"``, ``"diamond:R"``, ``"rect:HxW"``
+    (2-D) or ``"ball:R"``, ``"cube:R"`` (3-D), as a boolean array."""
     m = _SPEC.match(spec.strip().lower())
     if not m:
         raise ValueError(
-            f"footprint {spec!r} not understood; use disk:R, square:R, diamond:R or rect:HxW"
+            f"footprint {spec!r} not understood; use {SPECS_2D} (2-D) or {SPECS_3D} (3-D)"
         )
     if m.group(1):
-        return {"disk": disk, "square": square, "diamond": diamond}[m.group(1)](int(m.group(2)))
+        return _BY_NAME[m.group(1)](int(m.group(2)))
     h, w = int(m.group(3)), int(m.group(4))
     if h % 2 == 0 or w % 2 == 0:
         raise ValueError(f"rect:{h}x{w} needs odd sides")

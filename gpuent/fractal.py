@@ -1,14 +1,14 @@
-"""Fractal dimensions of masks and mass distributions (seed notebook, sections 8 and 9).
+"""Fractal dimensions of masks and mass distributions (REU notebook, sections 8 and 9).
 
 - :func:`box_counting_dimension`: how the number of occupied boxes N(s) grows as the
-  box side s shrinks, N ~ s^-D (seed 9.1).
+  box side s shrinks, N ~ s^-D (notebook 9.1).
 - :func:`generalized_dimensions`: the Rényi (generalized) dimensions D_q of a
   non-negative mass distribution, from the Rényi entropies of its box masses
-  (seed Definitions 6 and 7). D_0 is the box-counting dimension of the support,
+  (notebook Definitions 6 and 7). D_0 is the box-counting dimension of the support,
   D_1 the information dimension, D_2 the correlation dimension; D_q does not
   increase with q, and is constant for a uniform mass on a self-similar set.
 - :func:`information_dimension`: the information dimension of a 1-D probability
-  mass on a uniform grid (seed 9.2).
+  mass on a uniform grid (notebook 9.2).
 
 Boxes are laid on a grid from the origin; the box counts and masses are computed
 in the input's array-API namespace (NumPy, CuPy, array-api-strict). The few numbers
@@ -131,7 +131,7 @@ class BoxCountingResult:
 
 
 def box_counting_dimension(mask, *, sizes=None):
-    """Box-counting (Minkowski) dimension of a mask (seed section 9.1).
+    """Box-counting (Minkowski) dimension of a mask (notebook section 9.1).
 
     The mask is covered with a grid of s x s boxes (from the origin; partial boxes
     at the far edges count) and N(s), the number of boxes holding a True pixel, is
@@ -154,7 +154,7 @@ def box_counting_dimension(mask, *, sizes=None):
 
     Notes
     -----
-    The seed's ``boxdim`` split the image into k x k blocks with ``np.array_split``
+    The notebook's ``boxdim`` split the image into k x k blocks with ``np.array_split``
     (k = 2..50), so its boxes were not square on non-square images; here they are.
 
     Examples
@@ -245,7 +245,7 @@ def generalized_dimensions(image, q, *, sizes=None):
     pixels). For each box side s the masses of the s-boxes, normalized to
     probabilities p_i, give the Rényi entropy H_q(s) = log2(sum p_i^q) / (1 - q)
     (Shannon for q = 1, log2 of the occupied boxes for q = 0), and D_q is the slope of
-    H_q against log2(1/s) (seed Definition 7).
+    H_q against log2(1/s) (notebook Definition 7).
 
     Parameters
     ----------
@@ -337,7 +337,7 @@ class InformationDimensionResult:
 
 
 def information_dimension(distribution, *, scales=None):
-    """Information dimension of a 1-D probability mass on a uniform grid (seed 9.2).
+    """Information dimension of a 1-D probability mass on a uniform grid (notebook 9.2).
 
     The distribution (N samples, normalized here) is coarse-grained into cells of
     ``s`` consecutive samples; the Shannon entropy H(s) of the cell masses grows like
@@ -363,11 +363,11 @@ def information_dimension(distribution, *, scales=None):
 
     Notes
     -----
-    The seed's ``infodim`` smoothed the samples with a spline and integrated it over
+    The notebook's ``infodim`` smoothed the samples with a spline and integrated it over
     cells of width 1/10 .. 1; here the samples themselves are summed, which is exact
     for a probability mass on a grid.
 
-    The seed's "rectified Gaussian" example, ``np.concatenate([[0]*256, half-Gaussian])``,
+    The notebook's "rectified Gaussian" example, ``np.concatenate([[0]*256, half-Gaussian])``,
     holds no point mass: it is zeros then a half-Gaussian density, whose information
     dimension is 1 (here: 0.999). The half-point-mass case needs an explicit atom:
 
@@ -379,7 +379,7 @@ def information_dimension(distribution, *, scales=None):
     >>> round(ge.information_dimension(dist).dimension, 3)
     0.499
 
-    An atom on the edge of the density's support (``dist[256] += 0.5``, the seed's
+    An atom on the edge of the density's support (``dist[256] += 0.5``, the notebook's
     Theta(x) f(x) + delta(x)/2) converges more slowly, because the atom's cell also
     collects density mass in proportion to its width: 0.59 with 256 samples per half,
     0.51 with 4096.

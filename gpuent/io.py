@@ -56,8 +56,15 @@ def read_image(path, *, gray=True):
     Parameters
     ----------
     path : str or Path
-        ``.npy`` files are memory-mapped; TIFF goes through tifffile when
-        installed (16-bit, multi-page stacks as 3-D volumes), else Pillow.
+        ``.npy`` files are memory-mapped copy-on-write; TIFF goes through tifffile
+        when installed (16-bit, multi-page stacks as 3-D volumes), else Pillow.
+    gray : bool
+        Colour images become grayscale by luminance, in their own dtype.
+
+    Returns
+    -------
+    numpy.ndarray
+        A writeable array (changes never reach the file), uint8/uint16 for most images.
 
     Raises
     ------
@@ -77,7 +84,7 @@ def read_image(path, *, gray=True):
     suffix = path.suffix.lower()
     try:
         if suffix == ".npy":
-            data = np.load(path, mmap_mode="r", allow_pickle=False)
+            data = np.load(path, mmap_mode="c", allow_pickle=False)
         elif suffix in (".tif", ".tiff") and _tifffile() is not None:
             data = _tifffile().imread(path)
         else:
@@ -96,6 +103,8 @@ def read_image(path, *, gray=True):
         raise OSError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
     if gray and data.ndim == 3 and data.shape[-1] in (3, 4) and suffix != ".npy":
         data = to_grayscale(data)
+    if not data.flags.writeable:  # Pillow's buffers are read-only; scikit-image writes
+        data = np.array(data)
     return data
 
 

@@ -215,6 +215,31 @@ def open_source(path):
 
 # --------------------------------------------------------------------------- sinks
 
+@contextlib.contextmanager
+def deferred_interrupt():
+    """Hold Ctrl-C (SIGINT) until the block ends, then raise KeyboardInterrupt.
+
+    Creating, publishing and removing an output are short steps that must not be cut in
+    half (a temporary folder nobody removes, or an old output moved away and no new one in
+    its place). Outside the main thread, or when SIGINT is not Python's, it does nothing.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
 class _Sink:
     """Output under a temporary name; ``commit()`` renames it into place."""
 
@@ -226,22 +251,33 @@ class _Sink:
         self.folder = folder
 
     def commit(self):
+        with deferred_interrupt():
+            self._commit()
+
+    def _commit(self):
         target = self.path
         if target.is_dir() and not target.is_symlink():
             old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=self.folder))
-            os.replace(target, old / "x")
-            publish(self.tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
+            try:
+                os.replace(target, old / "x")
+                try:
+                    publish(self.tmp, target)
+                except BaseException:
+                    os.replace(old / "x", target)  # put the old output back
+                    raise
+            finally:
+                shutil.rmtree(old, ignore_errors=True)
         else:
             publish(self.tmp, target)
 
     def abort(self):
-        tmp = Path(self.tmp)
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+        with deferred_interrupt():
+            tmp = Path(self.tmp)
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
 
 
 class ZarrSink(_Sink):
@@ -249,11 +285,18 @@ class ZarrSink(_Sink):
         super().__init__(path)
         zarr = _need("zarr")
         self.tmp = tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".zarr", dir=self.folder)
-        os.rmdir(self.tmp)
-        self.array = zarr.create_array(store=self.tmp, shape=tuple(shape), chunks=tuple(chunks),
-                                       dtype="float32", fill_value=float("nan"))
+        try:
+            os.rmdir(self.tmp)
+            self.array = zarr.create_array(store=self.tmp, shape=tuple(shape),
+                                           chunks=tuple(chunks), dtype="float32",
+                                           fill_value=float("nan"))
+        except BaseException:
+            self.abort()
+            raise
 
     def __call__(self, tile, values):
+        if not os.path.isdir(self.tmp):  # aborted (Ctrl-C) while Dask tasks still ran:
+            raise RuntimeError(f"output {self.path} was abandoned")  # do not recreate it
         self.array[tuple(slice(a, b) for a, b in tile)] = np.asarray(values, dtype=np.float32)
 
     def __getstate__(self):  # workers reopen the store by path
@@ -335,10 +378,16 @@ class TiffSink(_Sink):
 def create_sink(path, shape, tile):
     """The output for a map of ``shape`` computed in ``tile`` blocks, by suffix."""
     suffix = Path(path).suffix.lower()
-    if suffix in ZARR_SUFFIXES:
-        return ZarrSink(path, shape, tile)
-    if suffix == ".npy":
-        return NpySink(path, shape)
-    if suffix in TIFF_SUFFIXES:
-        return TiffSink(path, shape, tile)
+    kind = {".npy": NpySink, **dict.fromkeys(ZARR_SUFFIXES, ZarrSink),
+            **dict.fromkeys(TIFF_SUFFIXES, TiffSink)}.get(suffix)
+    if kind is not None:
+        sink = None
+        try:
+            with deferred_interrupt():  # a Ctrl-C in here is raised once the sink exists
+                sink = NpySink(path, shape) if kind is NpySink else kind(path, shape, tile)
+        except KeyboardInterrupt:
+            if sink is not None:
+                sink.abort()
+            raise
+        return sink
     raise ValueError(f"output {path} must end in .zarr, .tif or .npy for a streamed map")

@@ -1,7 +1,7 @@
 """Windowed maps: local entropy and friends.
 
 Every output pixel gets a quantity of the histogram of intensity levels in a
-window around it: the seed notebook's *boxcar intensity-level entropy*
+window around it: the REU notebook's *boxcar intensity-level entropy*
 (section 7, ``mapbox(r, intensity_entropy, data)``), generalized to other
 estimators, other functions of the distribution, footprints, boundary modes,
 masks and 3-D volumes, and computed in O(r) per pixel instead of O(r^2 + bins).
@@ -105,7 +105,7 @@ def local_entropy(image, radius=None, *, footprint=None, mode="clip", bins=None,
         Window options, see :mod:`gpuent.local`.
     estimator : {"plugin", "miller-madow", "grassberger", "dirichlet"}
         "plugin" (default) is -sum p log p of the window's histogram, as the
-        seed notebook and scikit-image. The others correct its small-sample
+        REU notebook and scikit-image. The others correct its small-sample
         bias (formulas in ``gpuent/_estimators.py``); "dirichlet" is the
         posterior mean under a uniform Dirichlet prior over the K levels (the
         notebook's rule of succession).
@@ -141,7 +141,7 @@ def local_expected(image, f, radius=None, *, footprint=None, mode="clip", bins=N
                    value_range=None, mask=None, dtype=None, backend=None):
     """Expected value of ``f`` under each window's intensity distribution: sum of p f(p).
 
-    The seed notebook (section 7.3) replaces the surprisal -log p by other
+    The REU notebook (section 7.3) replaces the surprisal -log p by other
     functions: its "Laurent" map is ``f = lambda p: 1/p - 1`` (the number of
     distinct levels minus one) and its "Taylor" map ``f = lambda p: -(1 + p)``.
 
@@ -179,7 +179,7 @@ def local_renyi_entropy(image, alpha, radius=None, *, footprint=None, mode="clip
                         value_range=None, base=2, mask=None, dtype=None, backend=None):
     """Rényi entropy of order ``alpha`` of each window's intensity distribution.
 
-    H_alpha = log(sum p^alpha) / (1 - alpha) (seed notebook, Definition 6);
+    H_alpha = log(sum p^alpha) / (1 - alpha) (REU notebook, Definition 6);
     ``alpha = 1`` is :func:`local_entropy` (plugin), ``alpha = 0`` the log of
     the number of distinct levels in the window.
 

@@ -1,9 +1,9 @@
-"""Gaussian blur and the intensity entropy as a function of blur (seed notebook, section 4).
+"""Gaussian blur and the intensity entropy as a function of blur (REU notebook, section 4).
 
-The seed asks how the intensity-level entropy of an image falls as the image is
+The notebook asks how the intensity-level entropy of an image falls as the image is
 smoothed: :func:`entropy_vs_blur` computes that curve, :func:`gaussian_blur` the blur.
 
-A note on the seed's "Beware: GIGO" (section 4.2.1)
+A note on the notebook's "Beware: GIGO" (section 4.2.1)
 ---------------------------------------------------
 The notebook blurred with Pillow's ``ImageFilter.GaussianBlur`` with radii up to a
 large fraction of the image (``k * max(shape)``). For white noise it saw the entropy
@@ -71,7 +71,7 @@ def gaussian_blur(image, sigma, *, mode="reflect", truncate=4.0):
     mode : {"reflect", "mirror", "wrap", "nearest", "constant"}
         How the image is extended beyond its borders, with scipy.ndimage's meaning.
         The default ``"reflect"`` (d c b a | a b c d | d c b a) tends to the global
-        mean for large sigma (see the module notes on the seed's "GIGO").
+        mean for large sigma (see the module notes on the notebook's "GIGO").
     truncate : float, optional
         The kernel is cut at ``truncate * sigma`` (default 4.0).
 
@@ -123,7 +123,7 @@ def _round_to_levels(xp, blurred, image, bins, value_range):
 
 def entropy_vs_blur(image, sigmas, *, relative=False, mode="reflect", bins=None,
                     value_range=None, estimator="plugin", base=2):
-    """Intensity-level entropy of the image blurred by each sigma (seed section 4).
+    """Intensity-level entropy of the image blurred by each sigma (notebook section 4).
 
     Parameters
     ----------
@@ -131,13 +131,13 @@ def entropy_vs_blur(image, sigmas, *, relative=False, mode="reflect", bins=None,
         2-D (or 1-/3-D) image of any array-API library.
     sigmas : sequence of float
         Blur standard deviations: in pixels, or with ``relative=True`` as a fraction of
-        the image size ``max(image.shape)``, like the seed's ``intensity_blur``
+        the image size ``max(image.shape)``, like the notebook's ``intensity_blur``
         (``GaussianBlur(k * scale)``). ``0`` means no blur.
     relative : bool, optional
         Interpret ``sigmas`` as fractions of ``max(image.shape)`` (default False).
     mode : {"reflect", "mirror", "wrap", "nearest", "constant"}, optional
         Boundary mode of :func:`gaussian_blur`; the default ``"reflect"`` avoids the
-        boundary artefacts behind the seed's "GIGO" remark (section 4.2.1): see the
+        boundary artefacts behind the notebook's "GIGO" remark (section 4.2.1): see the
         notes of :mod:`gpuent.scale`.
     bins, value_range, estimator, base
         As :func:`gpuent.intensity_entropy`. For floating-point images the levels are

@@ -1,4 +1,5 @@
-"""``gpuent blur-entropy``: intensity entropy against Gaussian blur (seed section 4)."""
+"""``gpuent blur-entropy``: intensity entropy against Gaussian blur (the REU notebook's
+section 4)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import numpy as np
 from ..cli import CLIError, check_output, needs_bins
 
 MAX_SIGMAS = 10_000
-HELP = "intensity-level entropy of an image against Gaussian blur width (the seed's section 4)"
+HELP = ("intensity-level entropy of an image (of its histogram of gray levels) as the image "
+        "is blurred by wider and wider Gaussians")
 
 
 def register(sub):
@@ -19,10 +21,13 @@ def register(sub):
     p.add_argument("--sigmas", default="0:8:33", metavar="SPEC",
                    help="blur widths: START:STOP:NUM (linspace) or a comma list (default 0:8:33)")
     p.add_argument("--relative", action="store_true",
-                   help="sigmas are fractions of the image size max(h, w), as in the seed")
+                   help="sigmas are fractions of the image size max(h, w), e.g. "
+                        "--sigmas 0:0.3:31")
     p.add_argument("--mode", default="reflect",
                    choices=("reflect", "mirror", "wrap", "nearest", "constant"),
-                   help="image boundary of the blur (default reflect; see the GIGO note)")
+                   help="image boundary of the blur (default reflect: mirrored, so a wide "
+                        "blur tends to the mean; nearest repeats the edge pixels, whose "
+                        "deviations then dominate and keep the entropy of noise from falling)")
     p.add_argument("--bins", type=int, metavar="K",
                    help="bin values into K levels (needed for floating-point images)")
     p.add_argument("-o", "--output", metavar="OUT",

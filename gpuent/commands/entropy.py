@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from ..cli import CLIError, check_output, check_radius, needs_bins
-from ..footprints import _SPEC, parse_footprint
+from ..footprints import _SPEC, SPECS_2D, SPECS_3D, parse_footprint
+from . import _picture
 
-HELP = "local-entropy map of an image (PNG through inferno, or raw float32 .tif/.npy/.zarr)"
+HELP = "local-entropy map of an image (a .png/.pdf/.svg picture, or raw float32 .tif/.npy/.zarr)"
 
 #: inputs with more pixels than this (or any .zarr, --tile, --scheduler) are streamed in tiles
 STREAM_PIXELS = 1 << 25
@@ -26,10 +27,11 @@ def register(sub):
     window.add_argument("-r", "--radius", type=int, metavar="R",
                         help="window radius: the (2R+1)x(2R+1) box (default 3)")
     window.add_argument("--footprint", metavar="SPEC",
-                        help="window shape: disk:R, square:R, rect:HxW or diamond:R")
+                        help=f"window shape: {SPECS_2D} for images; {SPECS_3D} for 3-D "
+                             f"volumes (multi-page TIFF, 3-D .npy/.zarr)")
     p.add_argument("-o", "--output", metavar="OUT",
-                   help="output .png/.jpg/.webp (inferno colour map) or .tif/.npy/.zarr "
-                        "(float32 values); default IN-entropy.png")
+                   help="output picture .png/.jpg/.webp, or vector .pdf/.svg (colour map, see "
+                        "below), or raw float32 values .tif/.npy/.zarr; default IN-entropy.png")
     p.add_argument("--mode", default="clip", choices=("clip", "reflect", "mirror", "wrap"),
                    help="image boundary (default clip: the window shrinks at borders)")
     p.add_argument("--estimator", default="plugin",
@@ -56,6 +58,7 @@ def register(sub):
                           "input and output paths")
     big.add_argument("--workers", type=int, metavar="N",
                      help="worker count for --scheduler threads/processes or a local cluster")
+    _picture.add_options(p)
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     p.set_defaults(func=run)
 
@@ -74,10 +77,11 @@ def run(args):
     if args.radius is not None and args.radius < 0:
         raise CLIError(f"--radius must be >= 0, got {args.radius}")
     out = _output_path(args)
-    if out.suffix.lower() not in (".png", ".tif", ".tiff", ".npy", ".jpg", ".jpeg", ".webp",
-                                  ".zarr"):
-        raise CLIError(f"output {out} must end in .png, .jpg, .webp, .tif, .npy or .zarr")
+    if out.suffix.lower() not in _picture.PICTURES + (".tif", ".tiff", ".npy", ".zarr"):
+        raise CLIError(f"output {out} must end in .png, .jpg, .webp, .pdf, .svg (pictures) or "
+                       f".tif, .npy, .zarr (raw values)")
     check_output(out, args.input)
+    _picture.check_options(args, out)
     if args.bins is not None and args.bins < 1:
         raise CLIError(f"--bins must be >= 1, got {args.bins}")
     if args.tile is not None and args.tile < 1:
@@ -89,6 +93,7 @@ def run(args):
             raise CLIError(f"--workers must be >= 1, got {args.workers}")
         if args.scheduler is None:
             raise CLIError("--workers needs --scheduler threads, processes or distributed")
+        _warn_workers(args)
     extent = _footprint_extent(args.footprint) if args.footprint is not None else None
     backend = None if args.backend == "auto" else args.backend
     if _streamed(args, out):
@@ -96,6 +101,12 @@ def run(args):
     image = np.asarray(read_image(args.input))
     needs_bins(image.dtype, args.bins, args.input)
     radius, footprint = _window(args, extent, image.shape)
+    picture = out.suffix.lower() in _picture.PICTURES
+    if picture and image.ndim != 2:
+        raise CLIError(f"{args.input} is a {image.ndim}-D array {image.shape}: its map is a "
+                       f"volume; write it to .tif, .npy or .zarr, not {out.suffix}")
+    if picture:
+        levels = _picture.count_levels(image, args.bins)
     if backend == "cuda":
         from .._backend import cupy_or_none, gpu_available
 
@@ -114,14 +125,22 @@ def run(args):
 
     emap = to_numpy(emap)
     seconds = time.perf_counter() - start
-    write_map(out, emap)
+    if picture:  # after the map: the library has checked --base by now
+        vmin, vmax, scale_note = _picture.scale(args, levels, args.base)
+        window = f"r = {radius}" if footprint is None else f"footprint {args.footprint}"
+        _picture.write(out, emap, cmap=args.cmap, vmin=vmin, vmax=vmax, colorbar=args.colorbar,
+                       label=f"local entropy ({_picture.unit_name(args.base)}), {window}")
+    else:
+        write_map(out, emap)
     if not args.quiet:
         mpix = emap.size / 1e6
         shape = "x".join(str(n) for n in emap.shape)
         finite = emap[np.isfinite(emap)]
-        unit = "bits" if args.base == 2 else f"base-{args.base:g} units"
+        unit = _picture.unit_name(args.base)
         span = f"{finite.min():.3g}..{finite.max():.3g} {unit}" if finite.size else \
             "all NaN: no pixel was counted"
+        if picture:
+            span += f"; {scale_note}"
         print(f"wrote {out}: {shape} entropy map ({span}) in {seconds:.2f} s "
               f"({mpix / max(seconds, 1e-9):.3g} Mpix/s)", file=sys.stdout)
     return 0
@@ -141,15 +160,50 @@ def _footprint_extent(spec):
     return max(h, w) // 2
 
 
+_AS_3D = {"disk": "ball", "diamond": "ball", "square": "cube", "rect": "cube"}
+_AS_2D = {"ball": "disk", "cube": "square"}
+
+
 def _window(args, extent, shape):
     """``(radius, footprint)`` for an image of ``shape``; too-wide windows are refused."""
     if extent is not None:
         check_radius(extent, shape, what=f"--footprint {args.footprint}")
-        return None, parse_footprint(args.footprint)
+        footprint = parse_footprint(args.footprint)
+        if footprint.ndim != len(shape):
+            name = args.footprint.strip().lower().split(":")[0]
+            size = "x".join(str(int(n)) for n in shape)
+            if len(shape) == 3:
+                hint = f"{_AS_3D.get(name, 'ball')}:{extent}"
+                raise CLIError(f"--footprint {args.footprint} is 2-D but {args.input} is a 3-D "
+                               f"volume ({size}); use a 3-D window: {SPECS_3D}, e.g. "
+                               f"--footprint {hint}")
+            hint = f"{_AS_2D.get(name, 'disk')}:{extent}"
+            raise CLIError(f"--footprint {args.footprint} is 3-D but {args.input} is a "
+                           f"{len(shape)}-D image ({size}); use {SPECS_2D}, e.g. "
+                           f"--footprint {hint}")
+        return None, footprint
     if args.radius is None:
         return 3, None
     check_radius(args.radius, shape)
     return args.radius, None
+
+
+def _cores() -> int:
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _warn_workers(args):
+    """One warning when local workers outnumber the CPU cores (remote ones are not ours)."""
+    cores = _cores()
+    if args.address is None and args.workers > cores:
+        print(f"gpuent: warning: --workers {args.workers} is more than the {cores} CPU "
+              f"core{'s' if cores != 1 else ''} here; extra workers share the cores and add "
+              f"overhead (try --workers {cores})", file=sys.stderr)
 
 
 def _streamed(args, out) -> bool:
@@ -197,8 +251,9 @@ def _run_streamed(args, out, extent, backend):
         device = "cuda"
     progress = not args.quiet and sys.stderr.isatty()
     start = time.perf_counter()
-    sink = create_sink(out, source.shape, tile)
+    sink = None
     try:
+        sink = create_sink(out, source.shape, tile)
         if args.scheduler:
             from .._dask import run_dask
 
@@ -212,7 +267,8 @@ def _run_streamed(args, out, extent, backend):
             stream_map(source, sink, req, tile, progress=progress, device=device)
         sink.commit()
     except BaseException:
-        sink.abort()
+        if sink is not None:
+            sink.abort()
         raise
     seconds = time.perf_counter() - start
     if not args.quiet:
@@ -256,7 +312,7 @@ def demo(out_dir: Path, quiet: bool):
     image = sample_image(512)
     write_image(out_dir / "sample.png", image)
     emap = local_entropy(image, 5)
-    write_map(out_dir / "sample-entropy.png", emap)
+    write_map(out_dir / "sample-entropy.png", emap, vmin=0.0, vmax=8.0)  # the CLI's fixed scale
     if not quiet:
         print(f"wrote {out_dir / 'sample.png'} and {out_dir / 'sample-entropy.png'}")
 

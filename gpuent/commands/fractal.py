@@ -1,4 +1,7 @@
-"""``gpuent fractal``: box-counting and generalized dimensions of a thresholded image (seed 9)."""
+"""``gpuent fractal``: box-counting and generalized dimensions of a thresholded image.
+
+The REU notebook's sections 8-9 (fractal dimension regression).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,8 @@ import numpy as np
 
 from ..cli import CLIError, check_output, finite
 
-HELP = "box-counting dimension (and Renyi dimensions D_q) of an image's bright set (seed 9.1)"
+HELP = ("box-counting dimension of an image's bright set (pixels above a threshold), and the "
+        "Renyi dimensions D_q of the image as a mass distribution")
 
 
 def register(sub):
@@ -81,8 +85,12 @@ def fit_figure(panels, path, *, suptitle=None):
                             gridspec_kw={"width_ratios": [1] * n + [1.7]})
     fit_ax = axs[-1]
     for ax, (title, mask, res) in zip(axs[:-1], panels, strict=True):
+        shown = title
+        if np.ndim(mask) == 3:  # a volume's set: show its middle plane (D is the volume's)
+            mask = np.asarray(mask)[len(mask) // 2]
+            shown = f"{title} (middle plane)"
         ax.imshow(mask, cmap="gray_r", interpolation="nearest")
-        ax.set_title(title, fontsize=9)
+        ax.set_title(shown, fontsize=9)
         ax.set_axis_off()
         res.plot(fit_ax)
         fit_ax.lines[-2].set_label(f"{title}: D = {res.dimension:.3f}")

@@ -1,4 +1,5 @@
-"""``gpuent ising``: anneal an image with one of the notebook's Ising models, write a movie."""
+"""``gpuent ising``: anneal an image with one of the REU notebook's Ising models (its
+section 12), write a movie."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import math
 import sys
 import time
 from pathlib import Path
+
+from ._input import add_plane_option, read_plane
 
 HELP = "anneal an image with an Ising model (torus, edge, metric) and write a movie"
 
@@ -31,9 +34,13 @@ PRESETS = {
                "every": 1},
 }
 
+#: what ``gpuent ising photo.png -o out.gif`` runs: the edges preset's model, schedule and length
+IMAGE_DEFAULTS = PRESETS["edges"]
+
 DESCRIPTION = f"""{HELP}.
 
 Examples:
+  gpuent ising photo.png -o photo.gif         # defaults: the edges preset (below)
   gpuent ising --preset metric -o metric.gif
   gpuent ising --preset edges -o edges.gif
   gpuent ising photo.png --model edge --schedule arctan:0.5 --sweeps 500 --every 5 -o out.mp4
@@ -42,6 +49,14 @@ Examples:
 Schedules: a number, const:B, linear:B0:B1, geometric:B0:B1, log:B0:B1, arctan:C, joined by
 commas for consecutive parts (heat then cool: linear:4:1e-3,linear:1e-3:4; part@W weights).
 The movie gets a frame every --every sweeps (sweeps / every frames).
+
+Presets: edges cuts the bonds to the image's edge pixels (gradient above 0.25) and runs 200
+sweeps at beta = 0.5, rising to 1 over the last few (arctan:0.5): the picture's regions
+freeze while its outlines blink. metric couples each spin to its 3x3 block of the image,
+heats from beta = 4 to 0.001 and cools back (200 sweeps): the picture dissolves into noise
+and returns. With an input image and no --model/--beta/--schedule/--sweeps, gpuent ising
+uses the edges preset's model, schedule and length. 16-bit images keep their depth (spins
+from 2 x / 65535 - 1); for a stack of planes (multi-page TIFF) --plane picks one.
 """
 
 
@@ -69,15 +84,19 @@ def register(sub):
     p.add_argument("-o", "--output", required=True, metavar="OUT",
                    help="movie file: .gif, .png (APNG), .webp or .mp4 (needs imageio-ffmpeg)")
     p.add_argument("--preset", choices=sorted(PRESETS),
-                   help="the notebook's movies: edges (12.2) or metric (12.3)")
+                   help="a ready-made movie: edges (image edges cut the bonds; arctan "
+                        "schedule) or metric (spins pulled towards the image; heat then "
+                        "cool); see below")
+    add_plane_option(p)
     p.add_argument("--size", type=_size, metavar="HxW",
                    help="lattice size, even sides: resizes the input (default: the input's "
                         "own size, or 256x256 without an input)")
     p.add_argument("--model", choices=("torus", "edge", "metric"),
-                   help="Ising model (default torus, or the preset's)")
+                   help="Ising model (default: edge with an input image, torus without; "
+                        "or the preset's)")
     p.add_argument("--spins", choices=("binary", "continuous"),
-                   help="--model torus only: int8 +-1 (default) or the notebook's grayscale "
-                        "(float) spins")
+                   help="--model torus only: int8 +-1 (default) or continuous float spins "
+                        "in [-1, 1] that keep the image's gray levels")
     p.add_argument("--energy", choices=("block", "symmetric"),
                    help="--model metric only: ienergy (block, default) or sienergy (symmetric)")
     p.add_argument("--edges", metavar="FILE",
@@ -92,7 +111,8 @@ def register(sub):
     g.add_argument("--beta", type=float, metavar="B", help="constant inverse temperature >= 0")
     g.add_argument("--schedule", metavar="SPEC",
                    help="beta schedule, e.g. linear:0.1:1 (see above)")
-    p.add_argument("--sweeps", type=int, metavar="N", help="number of sweeps")
+    p.add_argument("--sweeps", type=int, metavar="N",
+                   help="number of sweeps (default 200 with an input image, or the preset's)")
     p.add_argument("--every", type=int, metavar="K",
                    help="a movie frame every K sweeps (default 1)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
@@ -101,6 +121,8 @@ def register(sub):
     p.add_argument("--downscale", type=int, default=0, metavar="K",
                    help="average KxK spin blocks per movie pixel (default: 1, or enough to "
                         "keep frames within 2048 pixels a side)")
+    p.add_argument("--label", action="store_true",
+                   help="write the sweep and beta in the corner of each frame")
     p.add_argument("--backend", choices=("auto", "reference", "cpu", "cuda"), default="auto",
                    help="compute path (default auto: CUDA on a GPU, else Numba; cuda needs "
                         "CuPy and an NVIDIA GPU)")
@@ -109,9 +131,11 @@ def register(sub):
     p.set_defaults(func=run)
 
 
-def _read_image(path, size):
+def _read_image(path, size, plane=None, quiet=True):
+    """The image through the reader ``gpuent entropy`` uses: grayscale by luminance,
+    uint16 kept (models scale by the dtype's range), one plane of a stack."""
     import numpy as np
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     from ..cli import CLIError
 
@@ -121,14 +145,23 @@ def _read_image(path, size):
     if Path(path).is_dir():
         raise CLIError(f"cannot read image {path}: it is a folder, not an image file")
     try:
-        with Image.open(path) as im:
-            im = im.convert("L")
-            if size is not None:
-                im = im.resize((size[1], size[0]), Image.BILINEAR)
-            arr = np.asarray(im, dtype=np.uint8).copy()
-    except (UnidentifiedImageError, OSError) as exc:
+        arr = read_plane(path, plane, quiet=quiet)
+    except OSError as exc:
         raise OSError(f"cannot read image {path}: {getattr(exc, 'strerror', None) or exc}") \
             from None
+    if arr.dtype == np.bool_:
+        arr = arr.astype(np.uint8) * 255
+    if size is not None and arr.shape != tuple(size):
+        if arr.dtype == np.uint8:
+            im = Image.fromarray(arr).resize((size[1], size[0]), Image.BILINEAR)
+            arr = np.asarray(im, dtype=np.uint8).copy()
+        else:  # 16-bit, other integers and floats: resample in float32, back to the dtype
+            im = Image.fromarray(arr.astype(np.float32), mode="F")
+            res = np.asarray(im.resize((size[1], size[0]), Image.BILINEAR), dtype=np.float64)
+            if np.issubdtype(arr.dtype, np.integer):
+                info = np.iinfo(arr.dtype)
+                res = np.clip(np.rint(res), info.min, info.max)
+            arr = res.astype(arr.dtype)
     return arr
 
 
@@ -138,10 +171,16 @@ def _even(a):
 
 
 def _build(args):
+    import numpy as np
+
     from .. import ising
     from ..cli import CLIError
 
     preset = PRESETS.get(args.preset or "", {})
+    if not preset and args.input is not None:
+        # a photo and nothing else: make the edges preset's movie (its model only when no
+        # --model is given; its schedule and length when no --beta/--schedule/--sweeps)
+        preset = {k: v for k, v in IMAGE_DEFAULTS.items() if k != "model" or not args.model}
     model = args.model or preset.get("model", "torus")
     sweeps = args.sweeps if args.sweeps is not None else preset.get("sweeps")
     every = args.every if args.every is not None else preset.get("every", 1)
@@ -190,9 +229,11 @@ def _build(args):
 
     size = args.size
     if args.input is not None:
-        image = _read_image(args.input, size)
+        image = _read_image(args.input, size, args.plane, quiet=args.quiet)
         args.cropped_from = image.shape
         image = _even(image)
+    elif args.plane is not None:
+        raise CLIError("--plane picks a plane of an input stack; give the input file")
     elif model == "torus" and args.preset is None:
         image = None
     else:
@@ -214,7 +255,9 @@ def _build(args):
             if e.shape[0] < image.shape[0] or e.shape[1] < image.shape[1]:
                 raise CLIError(f"edge image {args.edges} is {e.shape[0]}x{e.shape[1]}, smaller "
                                f"than the input's {image.shape[0]}x{image.shape[1]}")
-            edges = e[: image.shape[0], : image.shape[1]] > 128
+            half = 128 if e.dtype == np.uint8 else (
+                np.iinfo(e.dtype).max / 2 if np.issubdtype(e.dtype, np.integer) else 0.5)
+            edges = e[: image.shape[0], : image.shape[1]] > half
         m = ising.edge_model(image, edges=edges, threshold=args.threshold,
                              edge_spins=args.edge_spins or "flip")
     else:
@@ -239,6 +282,53 @@ def _to_cupy(m):
     return IsingModel(m.kind, cp.asarray(m.spins), aux, m.edge_spins, dict(m.info))
 
 
+def _label_writer(ising):
+    """A MovieWriter that writes "sweep S  beta B" on each frame (``--label``)."""
+
+    class LabelWriter(ising.MovieWriter):
+        def __init__(self, path, *, fps, betas, every):
+            super().__init__(path, fps=fps)
+            self._betas = betas
+            self._every = every
+
+        def append(self, frame):
+            sweep = (self.count + 1) * self._every
+            text = f"sweep {sweep}  beta {self._betas[sweep - 1]:.3g}"
+            if hasattr(frame, "resolve"):  # a GPU frame: label it once it has arrived
+                super().append(_Labelled(frame, text))
+            else:
+                super().append(draw_label(frame, text))
+
+    return LabelWriter
+
+
+class _Labelled:
+    def __init__(self, pending, text):
+        self.pending, self.text = pending, text
+        self.shape, self.ndim, self.dtype = pending.shape, pending.ndim, pending.dtype
+
+    def resolve(self):
+        return draw_label(self.pending.resolve(), self.text)
+
+
+def draw_label(frame, text):
+    """``frame`` (2-D uint8) with ``text`` in white on a black band at its top left."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    im = Image.fromarray(np.ascontiguousarray(frame))
+    size = max(8, min(im.size[1] // 16, im.size[0] // 24, 24))
+    try:
+        font = ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1: one bitmap size
+        font = ImageFont.load_default()
+    draw = ImageDraw.Draw(im)
+    left, top, right, bottom = draw.textbbox((2, 1), text, font=font)
+    draw.rectangle((0, 0, min(right + 2, im.size[0] - 1), bottom + 2), fill=0)
+    draw.text((2, 1), text, fill=255, font=font)
+    return np.asarray(im, dtype=np.uint8)
+
+
 def run(args):
     from .. import ising
     from ..cli import check_output
@@ -248,15 +338,29 @@ def run(args):
     backend = None if args.backend == "auto" else args.backend
     sim = ising.Simulation(model, seed=args.seed, backend=backend)
     downscale = args.downscale or max(1, math.ceil(max(model.shape) / 2048))
-    writer = ising.MovieWriter(out, fps=args.fps)  # fails now if out is not writable
+    if getattr(args, "label", False):
+        writer = _label_writer(ising)(out, fps=args.fps, betas=schedule.values(sweeps),
+                                      every=every)
+    else:
+        writer = ising.MovieWriter(out, fps=args.fps)  # fails now if out is not writable
     progress = (not args.quiet) and sys.stderr.isatty()
+    if not args.quiet and args.input is not None and args.preset is None and not (
+            args.model or args.beta is not None or args.schedule or args.sweeps):
+        print(f"gpuent: note: no --model/--schedule/--sweeps given: using the edges preset "
+              f"(edge model, {IMAGE_DEFAULTS['schedule']} schedule, {sweeps} sweeps)",
+              file=sys.stderr)
     t0 = time.perf_counter()
     try:
         trace = sim.run(sweeps, beta=schedule, record_every=0, frames=every, movie=writer,
                         progress=progress, downscale=downscale)
-    except BaseException:
+    except BaseException as exc:
         if writer.count:
+            frames = writer.count
             writer.close()  # a valid movie of the frames so far (Ctrl-C)
+            if isinstance(exc, KeyboardInterrupt):
+                print(f"gpuent: interrupted after sweep {sim.sweeps_done} of {sweeps}: kept "
+                      f"the partial movie {out} ({frames} frame{'s' if frames != 1 else ''}"
+                      f" of {sweeps // every})", file=sys.stderr)
         else:
             writer.abort()
         raise
@@ -282,5 +386,5 @@ def demo(out_dir: Path, quiet: bool) -> None:
         input=None, output=str(Path(out_dir) / "ising-metric.gif"), preset="metric",
         size=None, model=None, spins=None, energy=None, edges=None, threshold=None,
         edge_spins=None, beta=None, schedule=None, sweeps=None, every=None, seed=0,
-        fps=25.0, downscale=0, backend="auto", quiet=quiet)
+        fps=25.0, downscale=0, backend="auto", quiet=quiet, plane=None, label=False)
     run(args)

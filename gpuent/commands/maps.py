@@ -1,4 +1,7 @@
-"""``gpuent maps``: local entropy, std or mean maps at several radii, as a montage (seed 7)."""
+"""``gpuent maps``: local entropy, std or mean maps at several radii, as a montage.
+
+The analysis of the REU notebook's section 7 (boxcar entropy and standard deviation).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from ..cli import CLIError, check_output, check_radius, needs_bins
+from ._input import add_plane_option, read_plane
 
-HELP = "local entropy / std / mean maps at several radii, as one montage (the seed's 7.1-7.2)"
+HELP = ("local entropy / std / mean maps of an image at several window radii, side by side "
+        "on one colour scale")
 STATS = ("entropy", "std", "mean")
 DEFAULT_RADII = "1,2,3,10,20,50"
 
@@ -29,7 +34,9 @@ def register(sub):
                    help="bin values into K levels (needed for floating-point images; "
                         "--stat entropy only)")
     p.add_argument("-o", "--output", metavar="OUT",
-                   help="montage .png, or .csv of per-radius min/mean/max; default IN-maps.png")
+                   help="montage .png (or .pdf/.svg), or .csv of per-radius min/mean/max; "
+                        "default IN-maps.png")
+    add_plane_option(p)
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     p.set_defaults(func=run)
 
@@ -64,25 +71,48 @@ def compute_maps(image, radii, stat, *, mode="clip", bins=None):
     return out
 
 
-def montage(maps, stat, path, *, title=None, dpi=80):
-    """Two rows of maps (the seed's ``plt.subplots(2, ceil(n/2))``), each with its colour bar."""
+def shared_scale(maps, stat, levels=None):
+    """One ``(vmin, vmax)`` for every map: 0 to log2(levels) bits for entropy (the most a
+    window can hold, so montages of different images compare), else the maps' joint range."""
+    if stat == "entropy" and levels is not None:
+        return 0.0, float(np.log2(max(int(levels), 2)))
+    finite = [m[np.isfinite(m)] for _, m, _ in maps]
+    finite = [v for v in finite if v.size]
+    if not finite:
+        return 0.0, 1.0
+    lo = min(float(v.min()) for v in finite)
+    hi = max(float(v.max()) for v in finite)
+    return lo, hi if hi > lo else lo + 1.0
+
+
+def montage(maps, stat, path, *, title=None, levels=None, width=1700):
+    """The maps side by side (the notebook's ``plt.subplots(2, ceil(n/2))``) on ONE colour
+    scale with one colour bar; ``width`` pixels wide (at 100 dpi)."""
     from .._plot import pyplot, save_figure
 
     plt = pyplot(headless=True)
     n = len(maps)
     rows = 1 if n <= 3 else 2
     cols = -(-n // rows)
-    fig, axs = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.0 * rows + 0.4),
-                            layout="constrained", squeeze=False)
+    h, w = maps[0][1].shape[:2]
+    dpi = 100
+    fig_w = width / dpi
+    panel = (fig_w - 1.4) / cols  # inches per panel, the colour bar takes the rest
+    fig_h = rows * (panel * h / w + 0.35) + 0.6
+    fig, axs = plt.subplots(rows, cols, figsize=(fig_w, fig_h), layout="constrained",
+                            squeeze=False)
     unit = {"entropy": "bits", "std": "grey levels", "mean": "grey level"}[stat]
+    vmin, vmax = shared_scale(maps, stat, levels)
+    im = None
     for ax, (r, m, _) in zip(axs.flat, maps, strict=False):
-        im = ax.imshow(m, cmap="inferno", interpolation="nearest")
-        ax.set_title(f"r = {r}", fontsize=10)
+        im = ax.imshow(m, cmap="inferno", interpolation="nearest", vmin=vmin, vmax=vmax)
+        ax.set_title(f"r = {r} ({2 * r + 1}x{2 * r + 1} window)", fontsize=12)
         ax.set_axis_off()
-        fig.colorbar(im, ax=ax, shrink=0.8, label=unit if ax is axs.flat[cols - 1] else None)
     for ax in list(axs.flat)[n:]:
         ax.set_axis_off()
-    fig.suptitle(title or f"local {stat}, (2r+1)-box windows")
+    fig.colorbar(im, ax=axs, shrink=0.9, aspect=30, label=f"local {stat} ({unit})")
+    fig.suptitle(title or f"local {stat} in (2r+1)x(2r+1) windows, one colour scale",
+                 fontsize=14)
     save_figure(fig, path, dpi=dpi)
 
 
@@ -102,7 +132,7 @@ def _write_csv(path, maps):
 
 def run(args):
     from .._plot import plot_or_csv
-    from ..io import atomic_path, read_image
+    from ..io import atomic_path
 
     radii = parse_radii(args.radii if args.radii is not None else DEFAULT_RADII)
     if args.bins is not None:
@@ -113,15 +143,20 @@ def run(args):
     src = Path(args.input)
     out, kind = plot_or_csv(args.output or src.with_name(f"{src.stem}-maps.png"))
     check_output(out, args.input)
-    image = np.asarray(read_image(args.input))
+    image = read_plane(args.input, args.plane, quiet=args.quiet)
     if args.stat == "entropy":
         needs_bins(image.dtype, args.bins, args.input)
     if args.radii is not None:  # the default radii are fine on any image
         check_radius(max(radii), image.shape, what=f"--radii {max(radii)}")
     maps = compute_maps(image, radii, args.stat, mode=args.mode, bins=args.bins)
     if kind == "png":
+        levels = None
+        if args.stat == "entropy":
+            from ._picture import count_levels
+
+            levels = count_levels(image, args.bins)
         with atomic_path(out) as tmp:
-            montage(maps, args.stat, tmp)
+            montage(maps, args.stat, tmp, levels=levels)
     else:
         _write_csv(out, maps)
     if not args.quiet:
@@ -132,15 +167,15 @@ def run(args):
 
 
 def demo(out_dir: Path, quiet: bool):
-    """maps.png: local entropy of the sample at the seed's radii 1, 2, 3, 10, 20, 50."""
+    """maps.png: local entropy of the sample at the notebook's radii 1, 2, 3, 10, 20, 50."""
     from .._plot import have_matplotlib
     from .._samples import sample_image
 
     maps = compute_maps(sample_image(256), [1, 2, 3, 10, 20, 50], "entropy")
     if have_matplotlib():
         path = out_dir / "maps.png"
-        montage(maps, "entropy", path, title="local entropy of the sample (bits), r = radius",
-                dpi=60)
+        montage(maps, "entropy", path, levels=256,
+                title="local entropy of the sample in (2r+1)x(2r+1) windows, one colour scale")
     else:
         path = out_dir / "maps.csv"
         _write_csv(path, maps)
