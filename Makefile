@@ -33,3 +33,10 @@ bench: $(VENV)/.installed-test
 
 clean:
 	rm -rf $(VENV) demo build *.egg-info
+
+# Build docker/Dockerfile offline (--network none, local wheelhouse, a debootstrap base when
+# DOCKER_BASE is unset) and check the container's entropy map against the host's, bit for bit.
+# Needs Docker (it starts dockerd when run as root and none runs); not part of `make test`.
+.PHONY: docker-test
+docker-test: $(VENV)/.installed
+	PYTHON=$(BIN)/python HOST_GPUENT=$(BIN)/gpuent bash docker/test.sh
