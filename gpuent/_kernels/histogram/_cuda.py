@@ -33,8 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from ..._backend import cupy_or_none
-from ._cpu import _edge_pairs
 from .spec import WindowPlan
+from .spec import edge_pairs as _edge_pairs
 
 __all__ = [
     "SOURCE", "describe", "histogram_words", "kernel_name", "launch_config", "prepare_windowed",
@@ -174,7 +174,7 @@ def launch_config(props: dict, *, nlevels: int, npix: int, shape, ry: int,
 
 
 def vertical_pairs(plan: WindowPlan):
-    """(leave, enter) row offsets per footprint column, grouped as in :func:`._cpu._edge_pairs`.
+    """(leave, enter) row offsets per footprint column, grouped as in :func:`.spec.edge_pairs`.
 
     Returns int32 arrays ``pair_x`` (column offset of each pair), ``start``
     (ngroups + 1), ``gl`` and ``ge`` (row offsets of each group's leaving and
