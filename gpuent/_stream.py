@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
+import time
 import uuid
 import warnings
 from dataclasses import dataclass, field, replace
@@ -304,14 +306,24 @@ def choose_path(xp, ndim, kind, backend):
     return path
 
 
+def _cpu_kernels():
+    """The Numba module; importing it (and Numba) the first time counts as preparation."""
+    module = sys.modules.get("gpuent._kernels.histogram._cpu")
+    if module is None:
+        start = time.perf_counter()
+        from ._kernels import _numba
+        from ._kernels.histogram import _cpu as module
+
+        _numba.add_preparation(time.perf_counter() - start)
+    return module
+
+
 def _run_path(xp, levels, valid, plan, out_dtype, req: MapRequest):
     from ._kernels.histogram.reference import windowed_reference
 
     path = choose_path(xp, len(plan.shape), req.kind, req.backend)
     if path == "cpu":
-        from ._kernels.histogram._cpu import windowed_cpu
-
-        return windowed_cpu(levels, valid, plan, out_dtype)
+        return _cpu_kernels().windowed_cpu(levels, valid, plan, out_dtype)
     if path == "cuda":
         from ._kernels.histogram._cuda import windowed_cuda
 
@@ -351,14 +363,51 @@ def compute_tile(region, mask_region, local_maps, tile_shape, req: MapRequest):
     return xp.astype(h, out_dtype)
 
 
-def execute(req: MapRequest, image, mask=None):
-    """The whole map of an in-memory ``image``: one tile covering it."""
-    tile = tuple((0, int(n)) for n in req.shape)
-    maps = [g[1] for g in tile_geometry(req.shape, req.radii, req.mode, tile)]
+def execute(req: MapRequest, image, mask=None, *, progress=False):
+    """The whole map of an in-memory ``image``: one tile covering it.
+
+    With ``progress``, the map is computed in bands of lines (exact tiling: the
+    same bits) with a ``tqdm.auto`` bar, which also shows in notebooks.
+    """
     try:
-        return compute_tile(image, mask, maps, req.shape, req)
+        if not progress:
+            tile = tuple((0, int(n)) for n in req.shape)
+            maps = [g[1] for g in tile_geometry(req.shape, req.radii, req.mode, tile)]
+            return compute_tile(image, mask, maps, req.shape, req)
+        return _execute_in_bands(req, image, mask)
     finally:
         _PLANS.pop(req.token, None)
+
+
+def _execute_in_bands(req, image, mask, bands=32):
+    from tqdm.auto import tqdm
+
+    from ._backend import array_namespace
+
+    xp = array_namespace(image)
+    n0 = req.shape[0]
+    step = max(1, -(-n0 // bands))
+    tile_side = (step,) + tuple(req.shape[1:])
+    out = None
+    desc = {"entropy": "local entropy", "expected": "local expected", "renyi": "local Rényi"}
+    with tqdm(total=int(np.prod(req.shape)), unit="pix", unit_scale=True,
+              desc=desc[req.kind], leave=False) as bar:
+        for t in tiles_of(req.shape, tile_side):
+            geo = tile_geometry(req.shape, req.radii, req.mode, t)
+            uniq = [g[0] for g in geo]
+            region = read_region(lambda sl: image[sl], uniq,
+                                 xp.empty(tuple(u.size for u in uniq), dtype=image.dtype))
+            sub_mask = None
+            if mask is not None:
+                sub_mask = read_region(lambda sl: mask[sl], uniq,
+                                       xp.empty(region.shape, dtype=xp.bool))
+            values = compute_tile(region, sub_mask, [g[1] for g in geo],
+                                  [b - a for a, b in t], req)
+            if out is None:
+                out = xp.empty(req.shape, dtype=values.dtype)
+            out[tuple(slice(a, b) for a, b in t)] = values
+            bar.update(int(np.prod([b - a for a, b in t])))
+    return out
 
 
 def tile_from_reader(read, read_mask, req: MapRequest, tile, dtype, device=None):

@@ -67,7 +67,11 @@ dtype : {float32, float64}, optional
 backend : {None, "auto", "reference", "cpu", "cuda"}, optional
     None or "auto" pick the fastest path for the input (Numba for NumPy,
     CUDA for 2-D CuPy; gpuent warns once when only the slow reference path
-    serves it); the others force one path (for tests and comparisons)."""
+    serves it); the others force one path (for tests and comparisons).
+progress : bool, default False
+    Show a progress bar (``tqdm.auto``, also in notebooks) while the map is
+    computed in bands of lines (the same bits). Ignored for Dask arrays (use
+    ``dask.diagnostics.ProgressBar``)."""
 
 _RAISES = """\
 Raises
@@ -88,7 +92,7 @@ def _document(func):
 
 
 def _windowed(kind, image, radius, footprint, mode, bins, value_range, nlevels, mask, dtype,
-              backend, **options):
+              backend, progress, **options):
     """One request, built and executed: the body of every in-memory windowed map."""
     xp, image = check_image(image, ndims=_NDIMS)
     mask = check_mask(mask, image, xp)
@@ -96,13 +100,13 @@ def _windowed(kind, image, radius, footprint, mode, bins, value_range, nlevels, 
                        mode=mode, bins=bins, value_range=value_range, nlevels=nlevels,
                        dtype_out=dtype, backend=backend, stats=array_stats(xp, image, mask),
                        image=image, **options)
-    return execute(req, image, mask)
+    return execute(req, image, mask, progress=bool(progress))
 
 
 @_document
 def local_entropy(image, radius=None, *, footprint=None, mode="clip", bins=None,
                   value_range=None, nlevels=None, estimator="plugin", base=2, mask=None,
-                  dtype=None, backend=None):
+                  dtype=None, backend=None, progress=False):
     """Entropy of the intensity-level histogram in a window around every pixel.
 
     Parameters
@@ -153,12 +157,13 @@ def local_entropy(image, radius=None, *, footprint=None, mode="clip", bins=None,
                               estimator=estimator, base=base, mask=mask, dtype=dtype,
                               backend=backend)
     return _windowed("entropy", image, radius, footprint, mode, bins, value_range, nlevels,
-                     mask, dtype, backend, estimator=estimator, base=base)
+                     mask, dtype, backend, progress, estimator=estimator, base=base)
 
 
 @_document
 def local_expected(image, f, radius=None, *, footprint=None, mode="clip", bins=None,
-                   value_range=None, nlevels=None, mask=None, dtype=None, backend=None):
+                   value_range=None, nlevels=None, mask=None, dtype=None, backend=None,
+                   progress=False):
     """Expected value of ``f`` under each window's intensity distribution: sum of p f(p).
 
     The notebook replaces the surprisal -log p by other functions: its
@@ -194,13 +199,13 @@ def local_expected(image, f, radius=None, *, footprint=None, mode="clip", bins=N
                               mode=mode, bins=bins, value_range=value_range, nlevels=nlevels,
                               mask=mask, dtype=dtype, backend=backend)
     return _windowed("expected", image, radius, footprint, mode, bins, value_range, nlevels,
-                     mask, dtype, backend, f=f)
+                     mask, dtype, backend, progress, f=f)
 
 
 @_document
 def local_renyi_entropy(image, alpha, radius=None, *, footprint=None, mode="clip", bins=None,
                         value_range=None, nlevels=None, base=2, mask=None, dtype=None,
-                        backend=None):
+                        backend=None, progress=False):
     """Rényi entropy of order ``alpha`` of each window's intensity distribution.
 
     H_alpha = log(sum p^alpha) / (1 - alpha) (the notebook's Definition 6);
@@ -245,4 +250,4 @@ def local_renyi_entropy(image, alpha, radius=None, *, footprint=None, mode="clip
                               mode=mode, bins=bins, value_range=value_range, nlevels=nlevels,
                               base=base, mask=mask, dtype=dtype, backend=backend)
     return _windowed("renyi", image, radius, footprint, mode, bins, value_range, nlevels,
-                     mask, dtype, backend, alpha=alpha, base=base)
+                     mask, dtype, backend, progress, alpha=alpha, base=base)

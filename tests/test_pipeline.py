@@ -248,3 +248,18 @@ def test_few_sliding_signatures(small):
             ge.local_expected(ro, lambda p: 1 / p, 1, dtype=dtype)
     ge.local_entropy(small.astype(np.float32), 2, bins=5)
     assert len(_cpu.sliding.signatures) <= 2
+
+
+# ---------------------------------------------------------------- progress
+@pytest.mark.parametrize("mode", ["clip", "wrap"])
+def test_progress_bar_gives_the_same_bits(small, mode, capsys):
+    mask = np.random.default_rng(1).random(small.shape) > 0.2
+    for func, args in ((ge.local_entropy, ()), (ge.local_renyi_entropy, (2.0,)),
+                       (ge.local_expected, (lambda p: 1 / p,))):
+        plain = func(small, *args, 3, mode=mode, mask=mask)
+        shown = func(small, *args, 3, mode=mode, mask=mask, progress=True)
+        assert shown.dtype == plain.dtype and shown.tobytes() == plain.tobytes()
+    volume = np.random.default_rng(2).integers(0, 9, (5, 6, 7), dtype=np.uint16)
+    assert ge.local_entropy(volume, 2, progress=True).tobytes() == \
+        ge.local_entropy(volume, 2).tobytes()
+    assert "pix" in capsys.readouterr().err

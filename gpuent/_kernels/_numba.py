@@ -25,7 +25,7 @@ import time
 import numba
 from numba.core import event
 
-__all__ = ["ensure_compiled", "preparation_seconds", "readonly"]
+__all__ = ["add_preparation", "ensure_compiled", "preparation_seconds", "readonly"]
 
 _lock = threading.Lock()
 _prepared = {"seconds": 0.0}
@@ -35,6 +35,11 @@ _blas_done = []
 def preparation_seconds() -> float:
     """Seconds this process spent compiling kernels or loading them from the cache."""
     return _prepared["seconds"]
+
+
+def add_preparation(seconds: float) -> None:
+    """Count ``seconds`` (e.g. importing Numba and the kernels) as preparation."""
+    _prepared["seconds"] += seconds
 
 
 def readonly(a):
