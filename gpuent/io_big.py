@@ -32,7 +32,6 @@ __all__ = ["open_source", "create_sink", "ZARR_SUFFIXES", "TIFF_SUFFIXES"]
 
 ZARR_SUFFIXES = (".zarr",)
 TIFF_SUFFIXES = (".tif", ".tiff")
-_LUMA = np.array([0.299, 0.587, 0.114])
 
 
 def _need(module):

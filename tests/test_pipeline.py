@@ -263,3 +263,42 @@ def test_progress_bar_gives_the_same_bits(small, mode, capsys):
     assert ge.local_entropy(volume, 2, progress=True).tobytes() == \
         ge.local_entropy(volume, 2).tobytes()
     assert "pix" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------ intensity_entropy, every estimator
+def _grassberger_bits(counts):
+    c = counts[counts > 0].astype(np.float64)
+    n = c.sum()
+    sign = np.where(c % 2 == 0, 1.0, -1.0)
+    g = special.digamma(c) + sign / 2 * (special.digamma((c + 1) / 2) - special.digamma(c / 2))
+    return (np.log(n) - np.sum(c * g) / n) / np.log(2)
+
+
+@pytest.mark.parametrize("estimator", ["plugin", "miller-madow", "grassberger", "dirichlet"])
+def test_intensity_entropy_every_estimator(estimator):
+    from skimage import data
+
+    image = data.camera()[::4, ::4]
+    counts = np.bincount(image.ravel(), minlength=256)
+    n = counts.sum()
+    plugin = shannon_entropy(image)
+    want = {
+        "plugin": plugin,
+        "miller-madow": plugin + (np.count_nonzero(counts) - 1) / (2 * n) / np.log(2),
+        "grassberger": _grassberger_bits(counts),
+        "dirichlet": _dirichlet(image, 256),
+    }[estimator]
+    got = ge.intensity_entropy(image, estimator=estimator)
+    assert isinstance(got, float)
+    assert got == pytest.approx(want, abs=1e-9)
+    # binned floats: the same histogram through bins
+    values = image.astype(np.float64) / 255.0
+    got = ge.intensity_entropy(values, bins=256, value_range=(0, 256 / 255), estimator=estimator)
+    assert got == pytest.approx(want, abs=1e-9)
+
+
+def test_intensity_entropy_nlevels(small):
+    as_u16 = ge.intensity_entropy(small.astype(np.uint16), estimator="dirichlet")
+    assert ge.intensity_entropy(small, nlevels=7, estimator="dirichlet") == as_u16
+    assert as_u16 == pytest.approx(_dirichlet(small, 7), abs=1e-12)
+    assert ge.intensity_distribution(small, nlevels=9).shape == (9,)
