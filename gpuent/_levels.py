@@ -29,7 +29,11 @@ from ._validate import (
     dtype_kind,
 )
 
-__all__ = ["Levels", "array_stats", "image_levels", "quantize", "resolve_levels"]
+__all__ = ["Levels", "array_stats", "image_levels", "quantize", "resolve_levels",
+           "sentinel_levels"]
+
+#: the level of a pixel that is not counted (masked out or NaN) in the kernels' input
+NOT_COUNTED = -1
 
 
 @dataclass
@@ -173,3 +177,13 @@ def image_levels(xp, image, *, bins=None, value_range=None, mask=None, nlevels=N
         nlevels=nlevels, stats=array_stats(xp, image, mask),
     )
     return quantize(xp, image, nlevels, value_range, mask=mask)
+
+
+def sentinel_levels(xp, levels, valid):
+    """Levels as the fast kernels read them: int32 with :data:`NOT_COUNTED` where not valid.
+
+    Without ``valid`` the levels are returned as they are (uint8, uint16 or int32).
+    """
+    if valid is None:
+        return levels
+    return xp.where(valid, xp.astype(levels, xp.int32, copy=False), xp.int32(NOT_COUNTED))

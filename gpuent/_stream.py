@@ -117,6 +117,12 @@ def make_request(kind, shape, dtype, *, radius=None, footprint=None, mode="clip"
         raise TypeError("f must be a callable taking an array of probabilities")
     if kind == "renyi":
         alpha = float(alpha)
+        if alpha == math.inf:
+            raise ValueError(
+                "alpha = inf (the min-entropy) needs each window's largest count, which the "
+                "sliding sums do not keep; use a large finite alpha (e.g. 100), or "
+                "gpuent.renyi_entropy on one distribution"
+            )
         if not (alpha >= 0 and math.isfinite(alpha)):
             raise ValueError(f"alpha must be finite and >= 0, got {alpha}")
     check_mode(mode)
@@ -255,19 +261,22 @@ def tiles_of(shape, tile):
 
 @dataclass(frozen=True)
 class Path:
-    """A compute path and what it serves: adding a path or a capability touches this table."""
+    """A compute path and what it serves: adding a path or a capability touches this table.
+
+    Which array library each path takes (NumPy for "cpu", CuPy for "cuda", any
+    for "reference") is :func:`gpuent._backend.choose_backend`'s rule.
+    """
 
     name: str
     ndims: tuple
-    namespaces: tuple  # "numpy", "cupy", "any"
     kinds: tuple = KINDS
 
 
 #: the paths of windowed maps, fastest first
 PATHS = (
-    Path("cuda", (2,), ("cupy",)),
-    Path("cpu", (2, 3), ("numpy",)),
-    Path("reference", (2, 3), ("any",)),
+    Path("cuda", (2,)),
+    Path("cpu", (2, 3)),
+    Path("reference", (2, 3)),
 )
 
 _warned = set()
@@ -288,9 +297,7 @@ def choose_path(xp, ndim, kind, backend):
     from ._backend import choose_backend
 
     ns = _namespace_name(xp)
-    available = [p.name for p in PATHS
-                 if ndim in p.ndims and kind in p.kinds
-                 and (ns in p.namespaces or "any" in p.namespaces)]
+    available = [p.name for p in PATHS if ndim in p.ndims and kind in p.kinds]
     path = choose_backend(backend, xp, available)
     if path == "reference" and backend in (None, "auto") and ns != "other":
         key = (ns, ndim)
@@ -308,11 +315,13 @@ def choose_path(xp, ndim, kind, backend):
 
 def _cpu_kernels():
     """The Numba module; importing it (and Numba) the first time counts as preparation."""
-    module = sys.modules.get("gpuent._kernels.histogram._cpu")
-    if module is None:
-        start = time.perf_counter()
+    first = "gpuent._kernels.histogram._cpu" not in sys.modules
+    start = time.perf_counter()
+    # the import statement (not a sys.modules look-up): other threads wait for it
+    from ._kernels.histogram import _cpu as module
+
+    if first:
         from ._kernels import _numba
-        from ._kernels.histogram import _cpu as module
 
         _numba.add_preparation(time.perf_counter() - start)
     return module

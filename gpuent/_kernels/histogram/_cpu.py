@@ -23,6 +23,8 @@ import numba
 import numpy as np
 from numba import prange
 
+from ..._backend import array_namespace
+from ..._levels import sentinel_levels
 from .._numba import ensure_compiled, readonly
 from .spec import WindowPlan, edge_pairs
 
@@ -301,7 +303,7 @@ def kernel_levels(levels, valid):
     """
     levels = np.asarray(levels)
     if valid is not None:
-        return np.where(np.asarray(valid), levels.astype(np.int32, copy=False), np.int32(-1))
+        return sentinel_levels(array_namespace(levels), levels, np.asarray(valid))
     if levels.dtype == np.uint8:
         return levels
     return levels.astype(np.int32, copy=False)
