@@ -321,8 +321,11 @@ def _cpu_kernels():
     from ._kernels.histogram import _cpu as module
 
     if first:
+        import numba
+
         from ._kernels import _numba
 
+        numba.get_num_threads()  # starts Numba's thread pool: also preparation
         _numba.add_preparation(time.perf_counter() - start)
     return module
 
