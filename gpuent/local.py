@@ -86,8 +86,20 @@ TypeError
 
 
 def _document(func):
-    func.__doc__ = func.__doc__.replace("{window}", WINDOW_PARAMETERS.replace(
-        "\n", "\n    ")).replace("{raises}", _RAISES.replace("\n", "\n    "))
+    """Put the shared sections in place of ``{window}`` and ``{raises}``, at their indent
+    (docstrings keep it before Python 3.13 and lose it from 3.13 on)."""
+    if func.__doc__ is None:  # python -OO
+        return func
+    lines = []
+    for line in func.__doc__.splitlines():
+        key = line.strip()
+        block = {"{window}": WINDOW_PARAMETERS, "{raises}": _RAISES}.get(key)
+        if block is None:
+            lines.append(line)
+            continue
+        indent = line[:len(line) - len(line.lstrip())]
+        lines.extend(indent + b if b else b for b in block.splitlines())
+    func.__doc__ = "\n".join(lines)
     return func
 
 
