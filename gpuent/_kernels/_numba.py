@@ -59,7 +59,9 @@ def _skip_blas_probe():
         import numba.np.linalg as linalg
     except Exception:  # pragma: no cover - a Numba without this module: let it probe
         return
-    original = linalg.ensure_blas
+    original = getattr(linalg, "ensure_blas", None)
+    if original is None:  # pragma: no cover - another Numba layout: let it probe
+        return
     linalg.ensure_blas = lambda: None
     try:
         import numba.np.arraymath as arraymath
