@@ -302,3 +302,11 @@ def test_intensity_entropy_nlevels(small):
     assert ge.intensity_entropy(small, nlevels=7, estimator="dirichlet") == as_u16
     assert as_u16 == pytest.approx(_dirichlet(small, 7), abs=1e-12)
     assert ge.intensity_distribution(small, nlevels=9).shape == (9,)
+
+
+def test_local_mean_std_radius_past_the_image(small):
+    # the radius is validated without building a (2r+1)-wide window
+    np.testing.assert_allclose(ge.local_mean(small, 10**6, dtype=np.float64), small.mean(),
+                               rtol=1e-12)
+    np.testing.assert_allclose(ge.local_std(small, 10**6, dtype=np.float64), small.std(),
+                               rtol=1e-12)
