@@ -129,7 +129,8 @@ def make_request(kind, shape, dtype, *, radius=None, footprint=None, mode="clip"
     fp = _window(shape, radius, footprint, mode, backend)
     if mask_shape is not None:
         check_mask(proxy_array(mask_shape, bool), proxy_array(shape, np.uint8), np)
-    out_dtype = check_dtype(dtype_out, np)
+    # the dtype as the image's library names it; kept as NumPy's in the request
+    out_dtype = np.float32 if check_dtype(dtype_out, xp) == xp.float32 else np.float64
     k, value_range = resolve_levels(dtype_kind(image), image.dtype == xp.uint8, bins=bins,
                                     value_range=value_range, nlevels=nlevels, stats=stats)
     if kind == "renyi" and alpha == 1.0:

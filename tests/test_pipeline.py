@@ -310,3 +310,13 @@ def test_local_mean_std_radius_past_the_image(small):
                                rtol=1e-12)
     np.testing.assert_allclose(ge.local_std(small, 10**6, dtype=np.float64), small.std(),
                                rtol=1e-12)
+
+
+def test_array_api_strict_output_dtype(small):
+    xp = pytest.importorskip("array_api_strict")
+    image = xp.asarray(small[:9, :8])
+    for dtype, want in ((xp.float64, np.float64), ("float32", np.float32), (None, np.float32)):
+        out = ge.local_entropy(image, 1, dtype=dtype)
+        assert out.dtype == (xp.float64 if want == np.float64 else xp.float32)
+        assert np.asarray(out).tobytes() == \
+            ge.local_entropy(small[:9, :8], 1, dtype=want).tobytes()
