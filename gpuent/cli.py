@@ -144,6 +144,10 @@ def main(argv=None) -> int:
         names = ", ".join(sorted(parser._subparsers._group_actions[0].choices))
         print(f"gpuent: error: give a command ({names}); see gpuent --help", file=sys.stderr)
         return 2
+    if getattr(args, "quiet", False):
+        from . import _kernels
+
+        _kernels.announce_compiles = False  # --quiet: nothing on stderr on success
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

@@ -122,7 +122,10 @@ def _one_line(capsys):
     out = capsys.readouterr()
     lines = out.out.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("wrote "), out.out
-    assert out.err == "", out.err
+    # stderr is empty, or says once that kernels compile (a cold Numba cache)
+    for err in out.err.splitlines():
+        assert err.startswith("gpuent: compiling kernels for ") and \
+            err.endswith(" (first use only)"), out.err
     return lines[0]
 
 

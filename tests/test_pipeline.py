@@ -320,3 +320,18 @@ def test_array_api_strict_output_dtype(small):
         assert out.dtype == (xp.float64 if want == np.float64 else xp.float32)
         assert np.asarray(out).tobytes() == \
             ge.local_entropy(small[:9, :8], 1, dtype=want).tobytes()
+
+
+def test_compile_message_silenced_by_quiet(monkeypatch, capsys):
+    numba = pytest.importorskip("numba")
+    from gpuent import _kernels
+    from gpuent._kernels import _numba
+
+    monkeypatch.setattr(_kernels, "announce_compiles", False)
+
+    @numba.njit
+    def plus_two(x):
+        return x + 2
+
+    _numba.ensure_compiled(plus_two, (np.int64(3),), "test integers")
+    assert capsys.readouterr().err == ""

@@ -77,7 +77,9 @@ class _Announce(event.Listener):
         self.said = False
 
     def on_start(self, ev):
-        if not self.said:
+        from .. import _kernels
+
+        if not self.said and _kernels.announce_compiles:
             self.said = True
             print(f"gpuent: compiling kernels for {self.what} (first use only)",
                   file=sys.stderr, flush=True)
