@@ -6,6 +6,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
+# Numba's compiled kernels for the tests: one folder, kept between test modules and runs
+# (a CI cache of this folder makes a run skip the 30-50 s first compile of each kernel)
+NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
 
 .PHONY: demo test lint bench clean
 
@@ -26,7 +29,7 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check gpuent tests benchmarks
-	$(BIN)/python -m pytest -q tests
+	NUMBA_CACHE_DIR=$(NUMBA_CACHE_DIR) $(BIN)/python -m pytest -q tests
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_local_entropy.py

@@ -78,11 +78,10 @@ def _chunk_task(blocks, mask_blocks, origins, uniq, local, tile_shape, req, dtyp
 
 
 def windowed(kind, image, *, radius=None, footprint=None, mode="clip", bins=None,
-             value_range=None, estimator="plugin", base=2, f=None, alpha=1.0, mask=None,
-             dtype=None, backend=None):
+             value_range=None, nlevels=None, estimator="plugin", base=2, f=None, alpha=1.0,
+             mask=None, dtype=None, backend=None):
     """The windowed map ``kind`` ("entropy", "expected", "renyi") of a Dask array, lazily."""
     import dask.array as da
-
 
     image = da.asarray(image)
     if mask is not None:
@@ -95,10 +94,16 @@ def windowed(kind, image, *, radius=None, footprint=None, mode="clip", bins=None
         mask = mask.rechunk(image.chunks)
     if footprint is not None and hasattr(footprint, "compute"):
         footprint = footprint.compute()
+    from dask.base import tokenize
+
+    # deterministic keys: the same input and options give the same graph (and cached results)
+    token = tokenize(image.name, None if mask is None else mask.name, kind, radius,
+                     footprint, mode, bins, value_range, nlevels, estimator, base, f, alpha,
+                     str(dtype), backend)
     req = make_request(kind, image.shape, image.dtype, radius=radius, footprint=footprint,
-                       mode=mode, bins=bins, value_range=value_range, estimator=estimator,
-                       base=base, f=f, alpha=alpha, dtype_out=dtype, backend=backend,
-                       stats=_stats(image, mask))
+                       mode=mode, bins=bins, value_range=value_range, nlevels=nlevels,
+                       estimator=estimator, base=base, f=f, alpha=alpha, dtype_out=dtype,
+                       backend=backend, stats=_stats(image, mask), token=token)
     return _from_request(image, req, mask)
 
 

@@ -22,7 +22,8 @@ import sys
 import numpy as np
 
 from ._backend import choose_backend, is_numpy
-from ._validate import check_dtype, check_image, check_mode, check_window, dtype_kind
+from ._kernels.histogram.spec import boundary_index
+from ._validate import check_dtype, check_image, check_mode, check_radii, dtype_kind
 
 __all__ = ["BLOCK_STATS", "block_map", "local_mean", "local_std", "window_map"]
 
@@ -35,30 +36,13 @@ BLOCK_STATS = ("mean", "std", "var", "sum", "min", "max", "any", "all", "count",
 
 def _radii(radius, ndim):
     """Per-axis radii (ints) from an int or one int per axis."""
-    fp = check_window(radius, None, ndim)
-    return [(s - 1) // 2 for s in fp.shape]
+    return check_radii(radius, ndim)
 
 
 def extend_index(n: int, r: int, mode: str) -> np.ndarray:
-    """Host index map of length ``n + 2 r`` that extends an axis of length ``n`` by ``r``.
-
-    Entry ``j`` is the source index of position ``j - r``, with scipy.ndimage's meaning
-    of ``mode`` for any ``r`` (also larger than ``n``):
-
-    - ``"reflect"``: d c b a | a b c d | d c b a  (period 2n)
-    - ``"mirror"``:    d c b | a b c d | c b a    (period 2n - 2)
-    - ``"wrap"``:    a b c d | a b c d | a b c d  (period n)
-    """
-    i = np.arange(-r, n + r, dtype=np.int64)
-    if mode == "wrap" or n == 1:
-        return np.mod(i, n)
-    if mode == "reflect":
-        k = np.mod(i, 2 * n)
-        return np.where(k >= n, 2 * n - 1 - k, k)
-    if mode == "mirror":
-        k = np.mod(i, 2 * n - 2)
-        return np.where(k >= n, 2 * n - 2 - k, k)
-    raise ValueError(f"no index map for mode {mode!r}")
+    """Host index map of length ``n + 2 r`` that extends an axis of length ``n`` by ``r``
+    (:func:`gpuent._kernels.histogram.spec.boundary_index`, the one boundary rule)."""
+    return boundary_index(n, r, r, mode)
 
 
 def _device_of(x):
@@ -189,11 +173,6 @@ def _build_kernel():
     return box_moments_2d
 
 
-def _clip_index(n, r):
-    i = np.arange(-r, n + r, dtype=np.int64)
-    return np.where((i >= 0) & (i < n), i, -1)
-
-
 def _moments_cpu(image, kind, radii, mode, out, exact, second):
     x = np.asarray(image)
     if exact:
@@ -207,19 +186,24 @@ def _moments_cpu(image, kind, radii, mode, out, exact, second):
             shift = 0.0
         x -= shift
     (n, m), (r0, r1) = x.shape, radii
-    if mode == "clip":
-        rmap, cmap = _clip_index(n, r0), _clip_index(m, r1)
-    else:
-        rmap, cmap = extend_index(n, r0, mode), extend_index(m, r1, mode)
+    rmap, cmap = extend_index(n, r0, mode), extend_index(m, r1, mode)
     counts = [
         (np.minimum(np.arange(k) + r + 1, k) - np.maximum(np.arange(k) - r, 0))
         if mode == "clip" else np.full(k, 2 * r + 1)
         for k, r in ((n, r0), (m, r1))
     ]
     rc, cc = (c.astype(x.dtype) for c in counts)
-    res = np.empty((n, m), dtype=out)
-    _get_kernel()(np.ascontiguousarray(x), rmap, cmap, r0, r1, rc, cc, shift, second, res)
-    return res
+    # one output dtype (float64, cast afterwards: the same rounding) and a read-only
+    # input: two compiled signatures (int64 and float64 sums) serve every call
+    res = np.empty((n, m), dtype=np.float64)
+    from ._kernels._numba import ensure_compiled, readonly
+
+    call = (readonly(np.ascontiguousarray(x)), rmap, cmap, int(r0), int(r1), rc, cc,
+            float(shift), bool(second), res)
+    kernel = _get_kernel()
+    ensure_compiled(kernel, call, f"local mean/std of {x.dtype} sums")
+    kernel(*call)
+    return res if np.dtype(out) == np.float64 else res.astype(out)
 
 
 def _prepare(image, radius, mode, dtype):

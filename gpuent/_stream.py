@@ -22,34 +22,49 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
+import time
 import uuid
+import warnings
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ._kernels.histogram.spec import boundary_index, plan_window
+from ._kernels.histogram.spec import (
+    boundary_index,
+    check_cost,
+    clip_radii,
+    effective_footprint,
+    footprint_cost,
+    plan_window,
+)
+from ._levels import quantize, resolve_levels
 from ._validate import (
-    MAX_INTEGER_LEVEL,
     check_base,
-    check_bins,
     check_dtype,
     check_estimator,
     check_image,
     check_mask,
     check_mode,
-    check_value_range,
+    check_radii,
     check_window,
+    dtype_kind,
 )
 
-__all__ = ["MapRequest", "make_request", "tile_geometry", "compute_tile", "stream_map",
-           "tiles_of", "proxy_array", "iter_tiles"]
+__all__ = ["MapRequest", "make_request", "tile_geometry", "compute_tile", "execute",
+           "stream_map", "tiles_of", "proxy_array", "iter_tiles", "PATHS"]
 
 KINDS = ("entropy", "expected", "renyi")
 
 
 @dataclass
 class MapRequest:
-    """A validated windowed-map request with its global level facts resolved."""
+    """A validated windowed-map request with its global level facts resolved.
+
+    Every entry point builds one (:func:`make_request`): the in-memory
+    functions, the Dask path and the streaming CLI; :func:`compute_tile` runs it
+    on one tile (an in-memory call is one tile covering the image).
+    """
 
     kind: str
     shape: tuple
@@ -78,67 +93,72 @@ def proxy_array(shape, dtype):
 
 
 def make_request(kind, shape, dtype, *, radius=None, footprint=None, mode="clip", bins=None,
-                 value_range=None, estimator="plugin", base=2, f=None, alpha=1.0, mask_shape=None,
-                 dtype_out=None, backend=None, stats=None) -> MapRequest:
-    """Validate a request as the in-memory function does, and resolve its global level facts.
+                 value_range=None, nlevels=None, estimator="plugin", base=2, f=None, alpha=1.0,
+                 mask_shape=None, dtype_out=None, backend=None, stats=None, image=None,
+                 token=None) -> MapRequest:
+    """Validate a request, resolve its global level facts and size its window.
 
-    ``stats(need)`` computes global facts over the whole image when asked:
-    ``need`` is ``"int"`` (returns (min, max) of the values) or ``"range"``
-    (returns (lo, hi, any_inf) over finite counted pixels, or lo = hi = 0 when
-    there are none). It is called at most once.
+    ``image`` is the array itself for in-memory calls (it is validated as it is);
+    otherwise a shape-and-dtype proxy stands for it. ``stats(need)`` computes
+    global facts over the whole image when the level rules ask for them (see
+    :func:`gpuent._levels.resolve_levels`). ``token`` names the request (Dask
+    keys); a random one by default.
     """
     if kind not in KINDS:  # pragma: no cover - internal
         raise ValueError(kind)
-    proxy = proxy_array(shape, dtype)
-    _, proxy = check_image(proxy, ndims=(2, 3))
+    if image is None:
+        image = proxy_array(shape, dtype)
+    xp, image = check_image(image, ndims=(2, 3))
     if kind == "entropy":
         check_estimator(estimator)
     if kind in ("entropy", "renyi"):
         base = check_base(base)
     if kind == "expected" and not callable(f):
         raise TypeError("f must be a callable taking an array of probabilities")
-    check_mode(mode)
-    fp = check_window(radius, footprint, len(shape))
-    if mask_shape is not None:
-        check_mask(proxy_array(mask_shape, bool), proxy, np)
-    out_dtype = check_dtype(dtype_out, np)
-    bins = check_bins(bins)
-    value_range = check_value_range(value_range)
-    kindc = np.dtype(dtype).kind
-    if kindc == "f" and bins is None:
-        raise ValueError(
-            "a floating-point image needs bins=K (the number of intensity levels), "
-            "and optionally value_range=(lo, hi)"
-        )
-    if bins is not None:
-        nlevels = bins
-        if value_range is None:
-            lo, hi, any_inf = stats("range")
-            if kindc == "f" and any_inf:
-                raise ValueError(
-                    "the image has infinite values; give value_range=(lo, hi) for binning")
-            value_range = (float(lo), float(hi))
-    elif kindc == "b":
-        nlevels = 2
-    elif np.dtype(dtype) == np.uint8:
-        nlevels = 256
-    else:
-        lo, hi = (int(v) for v in stats("int"))
-        if lo < 0 or hi >= MAX_INTEGER_LEVEL:
-            raise ValueError(
-                f"integer image values must lie in [0, {MAX_INTEGER_LEVEL}) to be used as levels "
-                f"(found {lo}..{hi}); pass bins=K to bin them instead"
-            )
-        nlevels = hi + 1
     if kind == "renyi":
         alpha = float(alpha)
+        if alpha == math.inf:
+            raise ValueError(
+                "alpha = inf (the min-entropy) needs each window's largest count, which the "
+                "sliding sums do not keep; use a large finite alpha (e.g. 100), or "
+                "gpuent.renyi_entropy on one distribution"
+            )
         if not (alpha >= 0 and math.isfinite(alpha)):
             raise ValueError(f"alpha must be finite and >= 0, got {alpha}")
-        if alpha == 1.0:
-            kind = "entropy"
-            estimator = "plugin"
-    return MapRequest(kind, tuple(int(s) for s in shape), fp, mode, int(nlevels), bins,
-                      value_range, out_dtype, estimator, base, f, alpha, backend)
+    check_mode(mode)
+    fp = _window(shape, radius, footprint, mode, backend)
+    if mask_shape is not None:
+        check_mask(proxy_array(mask_shape, bool), proxy_array(shape, np.uint8), np)
+    # the dtype as the image's library names it; kept as NumPy's in the request
+    out_dtype = np.float32 if check_dtype(dtype_out, xp) == xp.float32 else np.float64
+    k, value_range = resolve_levels(dtype_kind(image), image.dtype == xp.uint8, bins=bins,
+                                    value_range=value_range, nlevels=nlevels, stats=stats)
+    if kind == "renyi" and alpha == 1.0:
+        kind = "entropy"
+        estimator = "plugin"
+    req = MapRequest(kind, tuple(int(s) for s in shape), fp, mode, int(k),
+                     None if value_range is None else int(k), value_range, out_dtype,
+                     estimator, base, f, alpha, backend)
+    if token is not None:
+        req.token = token
+    return req
+
+
+def _window(shape, radius, footprint, mode, backend):
+    """The footprint of a request, sized by the image (clip) and checked for cost.
+
+    A box from ``radius`` is built only after its radii are clipped and its cost
+    is checked, so an absurd radius costs nothing.
+    """
+    path = "reference" if backend == "reference" else "cpu"
+    if radius is not None and footprint is None:
+        radii = clip_radii(shape, check_radii(radius, len(shape)), mode)
+        sides = [2 * r + 1 for r in radii]
+        check_cost(tuple(shape), sides, math.prod(sides), math.prod(sides[:-1]), mode, path)
+        return np.ones(tuple(sides), dtype=bool)
+    fp = effective_footprint(shape, check_window(radius, footprint, len(shape)), mode)
+    footprint_cost(tuple(shape), fp, mode, path)
+    return fp
 
 
 # --------------------------------------------------------------------------- plans
@@ -240,39 +260,106 @@ def tiles_of(shape, tile):
 
 # --------------------------------------------------------------------------- compute
 
-def _run_path(xp, levels, valid, plan, out_dtype, backend):
+@dataclass(frozen=True)
+class Path:
+    """A compute path and what it serves: adding a path or a capability touches this table.
+
+    Which array library each path takes (NumPy for "cpu", CuPy for "cuda", any
+    for "reference") is :func:`gpuent._backend.choose_backend`'s rule.
+    """
+
+    name: str
+    ndims: tuple
+    kinds: tuple = KINDS
+
+
+#: the paths of windowed maps, fastest first
+PATHS = (
+    Path("cuda", (2, 3)),
+    Path("cpu", (2, 3)),
+    Path("reference", (2, 3)),
+)
+
+_warned = set()
+
+
+def _namespace_name(xp):
+    from ._backend import is_cupy, is_numpy
+
+    return "numpy" if is_numpy(xp) else "cupy" if is_cupy(xp) else "other"
+
+
+def choose_path(xp, ndim, kind, backend):
+    """The path of a request: the forced one, or the fastest whose capabilities fit.
+
+    An automatic choice that falls to the slow reference path for data a fast
+    path would serve in another form warns once, saying what to do.
+    """
     from ._backend import choose_backend
+
+    ns = _namespace_name(xp)
+    available = [p.name for p in PATHS if ndim in p.ndims and kind in p.kinds]
+    path = choose_backend(backend, xp, available)
+    if path == "reference" and backend in (None, "auto") and ns != "other":
+        key = (ns, ndim)
+        if key not in _warned:
+            _warned.add(key)
+            if ns == "cupy":
+                advice = ("CuPy data but no usable GPU for the CUDA path; `gpuent info` "
+                          "says why")
+            else:
+                advice = "install Numba for the fast CPU path"
+            warnings.warn(f"gpuent: windowed map on the slow reference path: {advice}",
+                          RuntimeWarning, stacklevel=4)
+    return path
+
+
+def _cpu_kernels():
+    """The Numba module; importing it (and Numba) the first time counts as preparation."""
+    first = "gpuent._kernels.histogram._cpu" not in sys.modules
+    start = time.perf_counter()
+    # the import statement (not a sys.modules look-up): other threads wait for it
+    from ._kernels.histogram import _cpu as module
+
+    if first:
+        import numba
+
+        from ._kernels import _numba
+
+        numba.get_num_threads()  # starts Numba's thread pool: also preparation
+        _numba.add_preparation(time.perf_counter() - start)
+    return module
+
+
+def _run_path(xp, levels, valid, plan, out_dtype, req: MapRequest):
     from ._kernels.histogram.reference import windowed_reference
 
-    available = ["reference", "cpu"]
-    if len(plan.shape) == 2:
-        available.append("cuda")
-    path = choose_backend(backend, xp, available)
+    path = choose_path(xp, len(plan.shape), req.kind, req.backend)
     if path == "cpu":
-        from ._kernels.histogram._cpu import windowed_cpu
-
-        return windowed_cpu(levels, valid, plan, out_dtype)
+        return _cpu_kernels().windowed_cpu(levels, valid, plan, out_dtype)
     if path == "cuda":
         from ._kernels.histogram._cuda import windowed_cuda
 
         return windowed_cuda(levels, valid, plan, out_dtype)
+    footprint_cost(req.shape, plan.footprint, req.mode, "reference")
     return windowed_reference(xp, levels, valid, plan, out_dtype)
 
 
 def compute_tile(region, mask_region, local_maps, tile_shape, req: MapRequest):
     """The map on one tile from its gathered source ``region`` (NumPy or CuPy)."""
     from ._backend import array_namespace
-    from ._levels import image_levels
 
     xp = array_namespace(region)
-    levels = image_levels(xp, region, bins=req.bins, value_range=req.value_range,
-                          mask=mask_region)
+    levels = quantize(xp, region, req.nlevels, req.value_range, mask=mask_region)
     # The kernels read the source with the output's shape, so the map is computed on an
     # output of the region's shape: its first tile_shape pixels per axis are the tile, the
     # rest see nothing (maps of -1) and are cut off.
     full = tuple(region.shape)
     maps = []
     for m, t, n, r in zip(local_maps, tile_shape, full, req.radii):
+        if n == t:
+            maps.append(m)
+            continue
         ext = np.full(n + 2 * r, -1, dtype=np.int64)
         ext[:t + 2 * r] = m
         maps.append(ext)
@@ -280,11 +367,60 @@ def compute_tile(region, mask_region, local_maps, tile_shape, req: MapRequest):
     out_dtype = xp.float32 if req.out_dtype == np.float32 else xp.float64
     cut = tuple(slice(0, t) for t in tile_shape)
     if req.kind != "renyi":
-        out = _run_path(xp, levels.levels, levels.valid, plan, out_dtype, req.backend)
+        out = _run_path(xp, levels.levels, levels.valid, plan, out_dtype, req)
         return out[cut] if full != tuple(tile_shape) else out
-    power = _run_path(xp, levels.levels, levels.valid, plan, xp.float64, req.backend)[cut]
+    power = _run_path(xp, levels.levels, levels.valid, plan, xp.float64, req)
+    if full != tuple(tile_shape):
+        power = power[cut]
     h = xp.log(power) / ((1.0 - req.alpha) * math.log(req.base))
     return xp.astype(h, out_dtype)
+
+
+def execute(req: MapRequest, image, mask=None, *, progress=False):
+    """The whole map of an in-memory ``image``: one tile covering it.
+
+    With ``progress``, the map is computed in bands of lines (exact tiling: the
+    same bits) with a ``tqdm.auto`` bar, which also shows in notebooks.
+    """
+    try:
+        if not progress:
+            tile = tuple((0, int(n)) for n in req.shape)
+            maps = [g[1] for g in tile_geometry(req.shape, req.radii, req.mode, tile)]
+            return compute_tile(image, mask, maps, req.shape, req)
+        return _execute_in_bands(req, image, mask)
+    finally:
+        _PLANS.pop(req.token, None)
+
+
+def _execute_in_bands(req, image, mask, bands=32):
+    from tqdm.auto import tqdm
+
+    from ._backend import array_namespace
+
+    xp = array_namespace(image)
+    n0 = req.shape[0]
+    step = max(1, -(-n0 // bands))
+    tile_side = (step,) + tuple(req.shape[1:])
+    out = None
+    desc = {"entropy": "local entropy", "expected": "local expected", "renyi": "local Rényi"}
+    with tqdm(total=int(np.prod(req.shape)), unit="pix", unit_scale=True,
+              desc=desc[req.kind], leave=False) as bar:
+        for t in tiles_of(req.shape, tile_side):
+            geo = tile_geometry(req.shape, req.radii, req.mode, t)
+            uniq = [g[0] for g in geo]
+            region = read_region(lambda sl: image[sl], uniq,
+                                 xp.empty(tuple(u.size for u in uniq), dtype=image.dtype))
+            sub_mask = None
+            if mask is not None:
+                sub_mask = read_region(lambda sl: mask[sl], uniq,
+                                       xp.empty(region.shape, dtype=xp.bool))
+            values = compute_tile(region, sub_mask, [g[1] for g in geo],
+                                  [b - a for a, b in t], req)
+            if out is None:
+                out = xp.empty(req.shape, dtype=values.dtype)
+            out[tuple(slice(a, b) for a, b in t)] = values
+            bar.update(int(np.prod([b - a for a, b in t])))
+    return out
 
 
 def tile_from_reader(read, read_mask, req: MapRequest, tile, dtype, device=None):

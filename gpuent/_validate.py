@@ -22,6 +22,8 @@ __all__ = [
     "check_image",
     "check_mask",
     "check_mode",
+    "check_nlevels",
+    "check_radii",
     "check_window",
 ]
 
@@ -92,6 +94,16 @@ def _check_radius_value(r, ndim):
     return r
 
 
+def check_radii(radius, ndim):
+    """One non-negative int radius per axis from an int or a sequence of them."""
+    if isinstance(radius, (tuple, list, np.ndarray)):
+        radii = [_check_radius_value(r, ndim) for r in radius]
+        if len(radii) != ndim:
+            raise ValueError(f"radius has {len(radii)} entries; give one per axis ({ndim})")
+        return radii
+    return [_check_radius_value(radius, ndim)] * ndim
+
+
 def check_window(radius, footprint, ndim):
     """Return a boolean NumPy footprint with odd sides from ``radius`` or ``footprint``.
 
@@ -104,13 +116,7 @@ def check_window(radius, footprint, ndim):
             "(a boolean array with odd sides)"
         )
     if radius is not None:
-        if isinstance(radius, (tuple, list, np.ndarray)):
-            radii = [_check_radius_value(r, ndim) for r in radius]
-            if len(radii) != ndim:
-                raise ValueError(f"radius has {len(radii)} entries; give one per axis ({ndim})")
-        else:
-            radii = [_check_radius_value(radius, ndim)] * ndim
-        return np.ones(tuple(2 * r + 1 for r in radii), dtype=bool)
+        return np.ones(tuple(2 * r + 1 for r in check_radii(radius, ndim)), dtype=bool)
     fp = footprint
     if hasattr(fp, "get"):  # CuPy: the footprint is small, the host needs it for tables
         fp = fp.get()
@@ -169,6 +175,18 @@ def check_bins(bins):
     if not 1 <= bins <= MAX_INTEGER_LEVEL:
         raise ValueError(f"bins must be between 1 and {MAX_INTEGER_LEVEL}, got {bins}")
     return bins
+
+
+def check_nlevels(nlevels):
+    """K for images whose values are the levels: None (the default rule) or 1..65536."""
+    if nlevels is None:
+        return None
+    if isinstance(nlevels, bool) or not isinstance(nlevels, numbers.Integral):
+        raise TypeError(f"nlevels must be a positive integer number of levels, got {nlevels!r}")
+    nlevels = int(nlevels)
+    if not 1 <= nlevels <= MAX_INTEGER_LEVEL:
+        raise ValueError(f"nlevels must be between 1 and {MAX_INTEGER_LEVEL}, got {nlevels}")
+    return nlevels
 
 
 def check_value_range(value_range):

@@ -144,6 +144,11 @@ def main(argv=None) -> int:
         names = ", ".join(sorted(parser._subparsers._group_actions[0].choices))
         print(f"gpuent: error: give a command ({names}); see gpuent --help", file=sys.stderr)
         return 2
+    from . import _kernels
+
+    announce = _kernels.announce_compiles
+    if getattr(args, "quiet", False):
+        _kernels.announce_compiles = False  # --quiet: nothing on stderr on success
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
@@ -159,6 +164,8 @@ def main(argv=None) -> int:
     except (CLIError, ValueError, TypeError, OSError, MemoryError) as exc:
         print(f"gpuent: error: {_error_message(exc, args)}", file=sys.stderr)
         return 2
+    finally:
+        _kernels.announce_compiles = announce
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -142,9 +142,9 @@ def expected(f, p, *, axis=-1):
     return xp.sum(xp.where(pos, q * values, 0.0), axis=axis)
 
 
-def _level_counts(image, bins, value_range, mask=None):
+def _level_counts(image, bins, value_range, mask=None, nlevels=None):
     xp, image = check_image(image, ndims=(1, 2, 3, 4))
-    lv = image_levels(xp, image, bins=bins, value_range=value_range, mask=mask)
+    lv = image_levels(xp, image, bins=bins, value_range=value_range, mask=mask, nlevels=nlevels)
     levels = lv.levels
     if lv.valid is not None:
         levels = levels[lv.valid]
@@ -157,41 +157,46 @@ def _level_counts(image, bins, value_range, mask=None):
     return xp, edges[1:] - edges[:-1], k
 
 
-def intensity_distribution(image, *, bins=None, value_range=None):
-    """Empirical distribution of an image's intensity levels (notebook section 3).
+def intensity_distribution(image, *, bins=None, value_range=None, nlevels=None):
+    """Empirical distribution of an image's intensity levels (seed section 3).
 
     Parameters
     ----------
     image : array
-        Any-dimensional image. Levels as in :mod:`gpuent.local`: uint8 has 256 levels,
-        bool 2, other integers ``max + 1``; floats need ``bins``.
+        Any-dimensional image. Levels as in :func:`gpuent.local_entropy`: uint8 has
+        256 levels, bool 2, other integers ``max + 1``; floats need ``bins``.
     bins : int, optional
         Number of levels to bin into.
     value_range : (float, float), optional
         Binning range; default the image's finite min and max.
+    nlevels : int, optional
+        K for bool and integer images whose values are the levels (scikit-image's
+        ``n_bins``); every value must lie below it.
 
     Returns
     -------
     array of float64, length K
         Probabilities summing to 1 (NaN pixels are not counted).
     """
-    xp, counts, _ = _level_counts(image, bins, value_range)
+    xp, counts, _ = _level_counts(image, bins, value_range, nlevels=nlevels)
     counts = xp.astype(counts, xp.float64)
     return counts / xp.sum(counts)
 
 
-def intensity_entropy(image, *, bins=None, value_range=None, estimator="plugin", base=2):
+def intensity_entropy(image, *, bins=None, value_range=None, nlevels=None, estimator="plugin",
+                      base=2):
     """Intensity-level entropy of an image: the entropy of its level histogram.
 
     Parameters
     ----------
     image : array
         As :func:`intensity_distribution`.
-    bins, value_range
+    bins, value_range, nlevels
         As :func:`intensity_distribution`.
     estimator : {"plugin", "miller-madow", "grassberger", "dirichlet"}, optional
         Default "plugin", the notebook's (and scikit-image's) definition; the formulas
-        are in ``gpuent/_estimators.py``.
+        are in ``gpuent/_estimators.py``. "dirichlet" depends on K, the number of
+        levels (see ``nlevels``).
     base : float, optional
         Logarithm base; 2 (default) gives bits.
 
@@ -202,5 +207,5 @@ def intensity_entropy(image, *, bins=None, value_range=None, estimator="plugin",
     """
     check_estimator(estimator)
     base = check_base(base)
-    _, counts, k = _level_counts(image, bins, value_range)
+    _, counts, k = _level_counts(image, bins, value_range, nlevels=nlevels)
     return global_entropy(to_numpy(counts), estimator, k, base)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -22,7 +23,15 @@ import numpy as np
 
 from ._colormaps import apply_colormap
 
-__all__ = ["atomic_path", "publish", "read_image", "to_grayscale", "write_image", "write_map"]
+__all__ = [
+    "AtomicOutput",
+    "atomic_path",
+    "publish",
+    "read_image",
+    "to_grayscale",
+    "write_image",
+    "write_map",
+]
 
 _LUMA = np.array([0.299, 0.587, 0.114])
 
@@ -108,42 +117,145 @@ def read_image(path, *, gray=True):
     return data
 
 
+@contextlib.contextmanager
+def deferred_interrupt():
+    """Hold Ctrl-C (SIGINT) until the block ends, then raise KeyboardInterrupt.
+
+    Creating, publishing and removing an output are short steps that must not be cut in
+    half (a temporary folder nobody removes, or an old output moved away and no new one in
+    its place). Outside the main thread, or when SIGINT is not Python's, it does nothing.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
+
+
 def publish(tmp, target):
     """Rename a finished temporary file or folder to ``target``.
 
     ``mkstemp``/``mkdtemp`` create private (0600/0700) entries; the published
     output gets the permissions a plain ``open``/``mkdir`` would have given it
-    under the user's umask.
+    under the user's umask. A folder already at ``target`` (a previous .zarr) is
+    moved aside first and removed after the rename.
     """
     umask = os.umask(0)
     os.umask(umask)
     mode = (0o777 if os.path.isdir(tmp) else 0o666) & ~umask
     os.chmod(tmp, mode)
+    target = Path(target)
+    if target.is_dir() and not target.is_symlink():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+        os.replace(target, old / "x")
+        try:
+            os.replace(tmp, target)
+        except BaseException:
+            os.replace(old / "x", target)  # put the previous output back
+            raise
+        finally:
+            shutil.rmtree(old, ignore_errors=True)
+        return
     os.replace(tmp, target)
+
+
+class AtomicOutput:
+    """The one atomic writer: a temporary file (or folder) next to ``path``.
+
+    Write to :attr:`tmp`, then :meth:`commit` renames it to ``path``; :meth:`abort`
+    (or leaving a ``with`` block by an exception, KeyboardInterrupt included)
+    removes it, so an output is whole or absent. Every writer of gpuent (maps,
+    streamed sinks, movies, tables) goes through it.
+
+    Parameters
+    ----------
+    path : str or Path
+        The final output.
+    folder : bool
+        Reserve a folder (e.g. a Zarr store) instead of a file.
+    create : bool
+        Leave the reserved name created (default); with ``False`` it is freed for
+        a library that insists on creating it, and only the unique name is kept.
+    """
+
+    def __init__(self, path, *, folder=False, create=True):
+        self.path = Path(path)
+        parent = self.path.parent if str(self.path.parent) else Path(".")
+        if not parent.is_dir():
+            raise FileNotFoundError(f"output folder does not exist: {parent}")
+        self.folder = parent
+        prefix = f".{self.path.name}."
+        self.tmp = None
+        try:
+            with deferred_interrupt():  # a Ctrl-C here would leave a temporary name behind
+                self.tmp = self._reserve(parent, prefix, folder, create)
+        except KeyboardInterrupt:
+            if self.tmp is not None:
+                self.abort()
+            raise
+        self.done = False
+
+    def _reserve(self, parent, prefix, folder, create):
+        try:
+            if folder:
+                tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=self.path.suffix, dir=parent))
+                if not create:
+                    os.rmdir(tmp)
+                return tmp
+            else:
+                fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=self.path.suffix, dir=parent)
+                os.close(fd)
+                return Path(tmp)
+        except OSError as exc:
+            raise OSError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+
+    def commit(self):
+        """Rename the finished temporary output to the target."""
+        try:
+            with deferred_interrupt():
+                publish(self.tmp, self.path)
+        except OSError as exc:
+            self.abort()
+            raise OSError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+        self.done = True
+        return self.path
+
+    def abort(self):
+        """Remove the temporary output (nothing is written)."""
+        self.done = True
+        with deferred_interrupt():
+            if self.tmp.is_dir() and not self.tmp.is_symlink():
+                shutil.rmtree(self.tmp, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    self.tmp.unlink()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+        return False
 
 
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path next to ``path``; on success rename it to ``path``."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise FileNotFoundError(f"output folder does not exist: {folder}")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=folder)
-    except OSError as exc:
-        raise OSError(f"cannot write {path}: {exc.strerror or exc}") from None
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        try:
-            publish(tmp, path)
-        except OSError as exc:
-            raise OSError(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with AtomicOutput(path) as out:
+        yield out.tmp
 
 
 def write_image(path, array):
@@ -159,8 +271,11 @@ def _pil_format(path):
     from PIL import Image
 
     ext = Path(path).suffix.lower()
-    Image.init()
+    Image.preinit()  # the common formats (PNG, JPEG, BMP, GIF, PPM): no plugin scan
     fmt = Image.EXTENSION.get(ext)
+    if fmt is None:
+        Image.init()
+        fmt = Image.EXTENSION.get(ext)
     if fmt is None:
         raise ValueError(f"unknown image format {ext!r}; use .png, .tif or .npy")
     return fmt
@@ -216,6 +331,8 @@ def write_map(path, values, *, colormap="inferno", vmin=None, vmax=None):
     from PIL import Image
 
     rgb = apply_colormap(values, name=colormap, vmin=vmin, vmax=vmax)
+    # a colour-mapped map compresses well at zlib level 1, several times faster than 6
+    options = {"compress_level": 1} if fmt == "PNG" else {}
     with atomic_path(path) as tmp:
-        Image.fromarray(rgb).save(tmp, format=fmt)
+        Image.fromarray(rgb).save(tmp, format=fmt, **options)
     return path

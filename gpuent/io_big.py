@@ -22,19 +22,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from .io import publish
+from .io import AtomicOutput, deferred_interrupt
 
 __all__ = ["open_source", "create_sink", "ZARR_SUFFIXES", "TIFF_SUFFIXES"]
 
 ZARR_SUFFIXES = (".zarr",)
 TIFF_SUFFIXES = (".tif", ".tiff")
-_LUMA = np.array([0.299, 0.587, 0.114])
 
 
 def _need(module):
@@ -215,78 +212,28 @@ def open_source(path):
 
 # --------------------------------------------------------------------------- sinks
 
-@contextlib.contextmanager
-def deferred_interrupt():
-    """Hold Ctrl-C (SIGINT) until the block ends, then raise KeyboardInterrupt.
-
-    Creating, publishing and removing an output are short steps that must not be cut in
-    half (a temporary folder nobody removes, or an old output moved away and no new one in
-    its place). Outside the main thread, or when SIGINT is not Python's, it does nothing.
-    """
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread() or \
-            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        yield
-        return
-    caught = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if caught:
-        raise KeyboardInterrupt
-
-
 class _Sink:
-    """Output under a temporary name; ``commit()`` renames it into place."""
+    """Output under a temporary name (:class:`gpuent.io.AtomicOutput`); ``commit()`` renames
+    it into place, ``abort()`` removes it."""
 
-    def __init__(self, path):
+    def _reserve(self, path, **kwargs):
         self.path = Path(path)
-        folder = self.path.parent if str(self.path.parent) else Path(".")
-        if not folder.is_dir():
-            raise FileNotFoundError(f"output folder does not exist: {folder}")
-        self.folder = folder
+        self.output = AtomicOutput(path, **kwargs)
+        self.folder = self.output.folder
+        self.tmp = str(self.output.tmp)
 
     def commit(self):
-        with deferred_interrupt():
-            self._commit()
-
-    def _commit(self):
-        target = self.path
-        if target.is_dir() and not target.is_symlink():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=self.folder))
-            try:
-                os.replace(target, old / "x")
-                try:
-                    publish(self.tmp, target)
-                except BaseException:
-                    os.replace(old / "x", target)  # put the old output back
-                    raise
-            finally:
-                shutil.rmtree(old, ignore_errors=True)
-        else:
-            publish(self.tmp, target)
+        self.output.commit()
 
     def abort(self):
-        with deferred_interrupt():
-            tmp = Path(self.tmp)
-            if tmp.is_dir():
-                shutil.rmtree(tmp, ignore_errors=True)
-            else:
-                with contextlib.suppress(OSError):
-                    tmp.unlink()
+        self.output.abort()
 
 
 class ZarrSink(_Sink):
     def __init__(self, path, shape, chunks):
-        super().__init__(path)
         zarr = _need("zarr")
-        self.tmp = tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".zarr", dir=self.folder)
+        self._reserve(path, folder=True, create=False)
         try:
-            os.rmdir(self.tmp)
             self.array = zarr.create_array(store=self.tmp, shape=tuple(shape),
                                            chunks=tuple(chunks), dtype="float32",
                                            fill_value=float("nan"))
@@ -313,13 +260,11 @@ class NpySink(_Sink):
     """A float32 ``.npy`` written with ``os.pwrite`` (no memory map: bounded memory)."""
 
     def __init__(self, path, shape):
-        super().__init__(path)
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".npy",
-                                        dir=self.folder)
+        self._reserve(path)
         self.shape = tuple(int(s) for s in shape)
         header = {"descr": np.lib.format.dtype_to_descr(np.dtype("<f4")),
                   "fortran_order": False, "shape": self.shape}
-        with os.fdopen(fd, "wb") as fh:
+        with open(self.tmp, "wb") as fh:
             np.lib.format.write_array_header_1_0(fh, header) if _fits_v1(header) else \
                 np.lib.format.write_array_header_2_0(fh, header)
             self.offset = fh.tell()
@@ -348,11 +293,8 @@ class TiffSink(_Sink):
     """A tiled BigTIFF float32 map; tiles must arrive in row-major tile order (pages in order)."""
 
     def __init__(self, path, shape, tile):
-        super().__init__(path)
         tf = _need("tifffile")
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tif",
-                                        dir=self.folder)
-        os.close(fd)
+        self._reserve(path)
         self.shape = tuple(int(s) for s in shape)
         self.tile = tuple(int(t) for t in tile[-2:])
         self._tf = tf

@@ -1,58 +1,23 @@
 """Windowed maps: local entropy and friends.
 
 Every output pixel gets a quantity of the histogram of intensity levels in a
-window around it: the REU notebook's *boxcar intensity-level entropy*
-(section 7, ``mapbox(r, intensity_entropy, data)``), generalized to other
+window around it: the *boxcar intensity-level entropy* of the Rensselaer REU
+notebook (``mapbox(r, intensity_entropy, data)``), generalized to other
 estimators, other functions of the distribution, footprints, boundary modes,
 masks and 3-D volumes, and computed in O(r) per pixel instead of O(r^2 + bins).
 
-Window options shared by these functions
------------------------------------------
-radius : int or tuple of int
-    The (2r+1)-wide box (one radius per axis allowed). Exactly one of
-    ``radius`` and ``footprint``.
-footprint : array of bool
-    Any window shape with odd sides, centred on the pixel.
-mode : {"clip", "reflect", "mirror", "wrap"}
-    ``"clip"`` (default): pixels outside the image are not counted, the
-    window shrinks at borders (the notebook's ``mapbox`` and scikit-image's
-    ``rank.entropy``). ``"reflect"`` (d c b a|a b c d|d c b a), ``"mirror"``
-    (d c b|a b c d|c b a) and ``"wrap"`` (periodic) follow scipy.ndimage.
-bins, value_range : int, (float, float)
-    Levels: uint8 has 256, bool 2, other integers use their value (below
-    65536); floats need ``bins``: level = floor((x - lo)/(hi - lo) bins),
-    clipped, with (lo, hi) the image's min and max unless given.
-mask : array of bool
-    Only pixels where True are counted; every pixel still gets an output.
-    NaN pixels are never counted. A window with no counted pixel gives NaN.
-dtype : float32 (default) or float64
-backend : None, "reference", "cpu" or "cuda"
-    None picks the fastest path for the input (Numba for NumPy, CUDA for
-    CuPy); the others force one path (for tests and comparisons).
-
 All paths add the same int64 fixed-point table values and finish with the
-same IEEE operations, so they agree bit for bit.
+same IEEE operations, so they agree bit for bit. The window options are
+described in each function's docstring.
 """
 
 from __future__ import annotations
 
-import math
-
 from . import _dask
-from ._backend import choose_backend
-from ._kernels.histogram.reference import windowed_reference
-from ._kernels.histogram.spec import plan_window
-from ._levels import image_levels
+from ._levels import array_stats
 from ._local_stats import block_map, local_mean, local_std, window_map
-from ._validate import (
-    check_base,
-    check_dtype,
-    check_estimator,
-    check_image,
-    check_mask,
-    check_mode,
-    check_window,
-)
+from ._stream import execute, make_request
+from ._validate import check_image, check_mask
 
 __all__ = [
     "block_map",
@@ -67,48 +32,108 @@ __all__ = [
 _NDIMS = (2, 3)
 _is_dask = _dask.is_dask
 
+#: the window options every windowed map takes, templated into each docstring
+WINDOW_PARAMETERS = """\
+radius : int or tuple of int, optional
+    The (2r+1)-wide box (one radius per axis allowed). Exactly one of
+    ``radius`` and ``footprint``.
+footprint : array of bool, optional
+    Any window shape with odd sides, centred on the pixel.
+mode : {"clip", "reflect", "mirror", "wrap"}, default "clip"
+    ``"clip"``: pixels outside the image are not counted, the window shrinks
+    at borders (the notebook's ``mapbox`` and scikit-image's
+    ``rank.entropy``); a window wider than the image is the image, so cost
+    and memory are bounded by the image. ``"reflect"`` (d c b a|a b c d|d c b
+    a), ``"mirror"`` (d c b|a b c d|c b a) and ``"wrap"`` (periodic) follow
+    scipy.ndimage; there a window wider than the image counts pixels several
+    times, and windows whose tables or run time are out of proportion are
+    refused before anything is allocated.
+bins : int, optional
+    Bin the values into K levels: level = floor((x - lo) / (hi - lo) K),
+    clipped to [0, K - 1]. Needed for floating-point images.
+value_range : (float, float), optional
+    (lo, hi) for ``bins``; the image's finite min and max by default.
+nlevels : int, optional
+    K, the number of possible levels, for bool and integer images whose
+    values are the levels (scikit-image's ``n_bins``); every value must lie
+    below it. By default uint8 has K = 256, bool 2 and other integers
+    K = max + 1 (values below 65536). Only estimators that know K
+    ("dirichlet") depend on it.
+mask : array of bool, optional
+    Only pixels where True are counted; every pixel still gets an output.
+    NaN pixels are never counted. A window with no counted pixel gives NaN.
+dtype : {float32, float64}, optional
+    Output dtype, float32 by default.
+backend : {None, "auto", "reference", "cpu", "cuda"}, optional
+    None or "auto" pick the fastest path for the input (Numba for NumPy,
+    CUDA for 2-D CuPy; gpuent warns once when only the slow reference path
+    serves it); the others force one path (for tests and comparisons).
+progress : bool, default False
+    Show a progress bar (``tqdm.auto``, also in notebooks) while the map is
+    computed in bands of lines (the same bits). Ignored for Dask arrays (use
+    ``dask.diagnostics.ProgressBar``)."""
 
-def _prepare(image, radius, footprint, mode, bins, value_range, mask, dtype):
+_RAISES = """\
+Raises
+------
+ValueError
+    For both or neither of ``radius`` and ``footprint``, an unknown mode or
+    estimator, a floating-point image without ``bins``, integer values outside
+    the levels, a mask of another shape, or a window whose tables or run time
+    exceed the limits of :func:`gpuent._kernels.histogram.spec.check_cost`.
+TypeError
+    For a non-numeric image, a mask of another array library, or a bad dtype."""
+
+
+def _document(func):
+    """Put the shared sections in place of ``{window}`` and ``{raises}``, at their indent
+    (docstrings keep it before Python 3.13 and lose it from 3.13 on)."""
+    if func.__doc__ is None:  # python -OO
+        return func
+    lines = []
+    for line in func.__doc__.splitlines():
+        key = line.strip()
+        block = {"{window}": WINDOW_PARAMETERS, "{raises}": _RAISES}.get(key)
+        if block is None:
+            lines.append(line)
+            continue
+        indent = line[:len(line) - len(line.lstrip())]
+        lines.extend(indent + b if b else b for b in block.splitlines())
+    func.__doc__ = "\n".join(lines)
+    return func
+
+
+def _windowed(kind, image, radius, footprint, mode, bins, value_range, nlevels, mask, dtype,
+              backend, progress, **options):
+    """One request, built and executed: the body of every in-memory windowed map."""
     xp, image = check_image(image, ndims=_NDIMS)
-    check_mode(mode)
-    fp = check_window(radius, footprint, image.ndim)
     mask = check_mask(mask, image, xp)
-    out_dtype = check_dtype(dtype, xp)
-    levels = image_levels(xp, image, bins=bins, value_range=value_range, mask=mask)
-    return xp, image, fp, levels, out_dtype
+    req = make_request(kind, image.shape, image.dtype, radius=radius, footprint=footprint,
+                       mode=mode, bins=bins, value_range=value_range, nlevels=nlevels,
+                       dtype_out=dtype, backend=backend, stats=array_stats(xp, image, mask),
+                       image=image, **options)
+    return execute(req, image, mask, progress=bool(progress))
 
 
-def _run(xp, levels, plan, out_dtype, backend):
-    available = ["reference", "cpu", "cuda"]  # cuda: 2-D images and 3-D volumes
-    path = choose_backend(backend, xp, available)
-    if path == "cpu":
-        from ._kernels.histogram._cpu import windowed_cpu
-
-        return windowed_cpu(levels.levels, levels.valid, plan, out_dtype)
-    if path == "cuda":
-        from ._kernels.histogram._cuda import windowed_cuda
-
-        return windowed_cuda(levels.levels, levels.valid, plan, out_dtype)
-    return windowed_reference(xp, levels.levels, levels.valid, plan, out_dtype)
-
-
+@_document
 def local_entropy(image, radius=None, *, footprint=None, mode="clip", bins=None,
-                  value_range=None, estimator="plugin", base=2, mask=None, dtype=None,
-                  backend=None):
+                  value_range=None, nlevels=None, estimator="plugin", base=2, mask=None,
+                  dtype=None, backend=None, progress=False):
     """Entropy of the intensity-level histogram in a window around every pixel.
 
     Parameters
     ----------
     image : array, 2-D or 3-D
-        NumPy, CuPy or any array-API array; bool, integer or float (with ``bins``).
-    radius, footprint, mode, bins, value_range, mask, dtype, backend
-        Window options, see :mod:`gpuent.local`.
+        NumPy, CuPy, Dask or any array-API array; bool, integer or float (with
+        ``bins``). A Dask array gives a lazy Dask array, chunk by chunk, equal to
+        the in-memory map.
+    {window}
     estimator : {"plugin", "miller-madow", "grassberger", "dirichlet"}
         "plugin" (default) is -sum p log p of the window's histogram, as the
-        REU notebook and scikit-image. The others correct its small-sample
-        bias (formulas in ``gpuent/_estimators.py``); "dirichlet" is the
-        posterior mean under a uniform Dirichlet prior over the K levels (the
-        notebook's rule of succession).
+        notebook and scikit-image. The others correct its small-sample bias
+        (formulas in ``gpuent/_estimators.py``); "dirichlet" is the posterior
+        mean under a uniform Dirichlet prior over the K levels (the notebook's
+        rule of succession), so it depends on K (see ``nlevels``).
     base : float
         Logarithm base, 2 (bits) by default.
 
@@ -116,6 +141,20 @@ def local_entropy(image, radius=None, *, footprint=None, mode="clip", bins=None,
     -------
     array
         Same shape, namespace and device as ``image``; float32 unless ``dtype``.
+
+    {raises}
+
+    See Also
+    --------
+    local_renyi_entropy, local_expected : other functions of the window's histogram.
+    gpuent.intensity_entropy : the entropy of the whole image.
+    skimage.filters.rank.entropy : the same map (mode "clip", plugin) for uint8/uint16.
+
+    References
+    ----------
+    .. [1] P. Grassberger, "Entropy estimates from insufficient samplings",
+       arXiv:physics/0307138 (2003).
+    .. [2] G. A. Miller, "Note on the bias of information estimates" (1955).
 
     Examples
     --------
@@ -126,101 +165,101 @@ def local_entropy(image, radius=None, *, footprint=None, mode="clip", bins=None,
     """
     if _is_dask(image):
         return _dask.windowed("entropy", image, radius=radius, footprint=footprint, mode=mode,
-                              bins=bins, value_range=value_range, estimator=estimator,
-                              base=base, mask=mask, dtype=dtype, backend=backend)
-    check_estimator(estimator)
-    base = check_base(base)
-    xp, image, fp, levels, out_dtype = _prepare(
-        image, radius, footprint, mode, bins, value_range, mask, dtype
-    )
-    plan = plan_window(image.shape, fp, mode, levels.nlevels, estimator=estimator, base=base)
-    return _run(xp, levels, plan, out_dtype, backend)
+                              bins=bins, value_range=value_range, nlevels=nlevels,
+                              estimator=estimator, base=base, mask=mask, dtype=dtype,
+                              backend=backend)
+    return _windowed("entropy", image, radius, footprint, mode, bins, value_range, nlevels,
+                     mask, dtype, backend, progress, estimator=estimator, base=base)
 
 
+@_document
 def local_expected(image, f, radius=None, *, footprint=None, mode="clip", bins=None,
-                   value_range=None, mask=None, dtype=None, backend=None):
+                   value_range=None, nlevels=None, mask=None, dtype=None, backend=None,
+                   progress=False):
     """Expected value of ``f`` under each window's intensity distribution: sum of p f(p).
 
-    The REU notebook (section 7.3) replaces the surprisal -log p by other
-    functions: its "Laurent" map is ``f = lambda p: 1/p - 1`` (the number of
-    distinct levels minus one) and its "Taylor" map ``f = lambda p: -(1 + p)``.
+    The notebook replaces the surprisal -log p by other functions: its
+    "Laurent" map is ``f = lambda p: 1/p - 1`` (the number of distinct levels
+    minus one) and its "Taylor" map ``f = lambda p: -(1 + p)``.
 
     Parameters
     ----------
     image : array, 2-D or 3-D
+        As for :func:`local_entropy`.
     f : callable
         Vectorized function of an array of probabilities in (0, 1], finite
         there. It is evaluated once, on the host, on every p = c/n a window of
         this size can produce (a table with about N^2/2 entries for an
         N-pixel window, so windows are limited to 8000 pixels); the sums are
         then kept exactly in fixed point.
-    radius, footprint, mode, bins, value_range, mask, dtype, backend
-        Window options, see :mod:`gpuent.local`.
+    {window}
 
     Returns
     -------
     array
         Same shape, namespace and device as ``image``.
+
+    {raises}
+
+    See Also
+    --------
+    gpuent.expected : the same sum over one distribution.
+    local_entropy, local_renyi_entropy
     """
     if _is_dask(image):
         return _dask.windowed("expected", image, f=f, radius=radius, footprint=footprint,
-                              mode=mode, bins=bins, value_range=value_range, mask=mask,
-                              dtype=dtype, backend=backend)
-    if not callable(f):
-        raise TypeError("f must be a callable taking an array of probabilities")
-    xp, image, fp, levels, out_dtype = _prepare(
-        image, radius, footprint, mode, bins, value_range, mask, dtype
-    )
-    plan = plan_window(image.shape, fp, mode, levels.nlevels, f=f)
-    return _run(xp, levels, plan, out_dtype, backend)
+                              mode=mode, bins=bins, value_range=value_range, nlevels=nlevels,
+                              mask=mask, dtype=dtype, backend=backend)
+    return _windowed("expected", image, radius, footprint, mode, bins, value_range, nlevels,
+                     mask, dtype, backend, progress, f=f)
 
 
+@_document
 def local_renyi_entropy(image, alpha, radius=None, *, footprint=None, mode="clip", bins=None,
-                        value_range=None, base=2, mask=None, dtype=None, backend=None):
+                        value_range=None, nlevels=None, base=2, mask=None, dtype=None,
+                        backend=None, progress=False):
     """Rényi entropy of order ``alpha`` of each window's intensity distribution.
 
-    H_alpha = log(sum p^alpha) / (1 - alpha) (REU notebook, Definition 6);
+    H_alpha = log(sum p^alpha) / (1 - alpha) (the notebook's Definition 6);
     ``alpha = 1`` is :func:`local_entropy` (plugin), ``alpha = 0`` the log of
     the number of distinct levels in the window.
 
     Parameters
     ----------
     image : array, 2-D or 3-D
+        As for :func:`local_entropy`.
     alpha : float
         Finite order >= 0.
+    {window}
     base : float
         Logarithm base, 2 by default.
-    radius, footprint, mode, bins, value_range, mask, dtype, backend
-        Window options, see :mod:`gpuent.local`.
 
     Returns
     -------
     array
         Same shape, namespace and device as ``image``; float32 unless ``dtype``.
 
+    {raises}
+
+    See Also
+    --------
+    gpuent.renyi_entropy : the Rényi entropy of one distribution.
+    local_entropy
+
     Notes
     -----
     sum p^alpha is kept exactly in fixed point like every windowed sum; the
     final logarithm is the namespace's ``log`` on float64, so paths on the same
     library agree bit for bit.
+
+    References
+    ----------
+    .. [1] A. Rényi, "On measures of entropy and information", Proc. Fourth
+       Berkeley Symp. Math. Statist. Prob., 1 (1961) 547-561.
     """
     if _is_dask(image):
         return _dask.windowed("renyi", image, alpha=alpha, radius=radius, footprint=footprint,
-                              mode=mode, bins=bins, value_range=value_range, base=base,
-                              mask=mask, dtype=dtype, backend=backend)
-    alpha = float(alpha)
-    if not (alpha >= 0 and math.isfinite(alpha)):
-        raise ValueError(f"alpha must be finite and >= 0, got {alpha}")
-    if alpha == 1.0:
-        return local_entropy(image, radius, footprint=footprint, mode=mode, bins=bins,
-                             value_range=value_range, base=base, mask=mask, dtype=dtype,
-                             backend=backend)
-    base = check_base(base)
-    xp, image, fp, levels, out_dtype = _prepare(
-        image, radius, footprint, mode, bins, value_range, mask, dtype
-    )
-    exponent = alpha - 1.0
-    plan = plan_window(image.shape, fp, mode, levels.nlevels, f=lambda p: p**exponent)
-    power = _run(xp, levels, plan, xp.float64, backend)
-    h = xp.log(power) / ((1.0 - alpha) * math.log(base))
-    return xp.astype(h, out_dtype)
+                              mode=mode, bins=bins, value_range=value_range, nlevels=nlevels,
+                              base=base, mask=mask, dtype=dtype, backend=backend)
+    return _windowed("renyi", image, radius, footprint, mode, bins, value_range, nlevels,
+                     mask, dtype, backend, progress, alpha=alpha, base=base)

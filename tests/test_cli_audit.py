@@ -45,10 +45,11 @@ BAD = [
     (["entropy", "f.npy", "-o", "x.npy"], "pass --bins K"),
     (["entropy", "nan.npy", "-o", "x.npy"], "pass --bins K"),
     (["entropy", "f.npy", "--tile", "64", "-o", "x.zarr"], "pass --bins K"),
-    (["entropy", "g.png", "-r", "100000", "-o", "x.npy"], "larger than the image"),
-    (["entropy", "g.png", "-r", "99999999999999999999", "-o", "x.npy"],
+    (["entropy", "g.png", "-r", "100000", "--mode", "reflect", "-o", "x.npy"],
      "larger than the image"),
-    (["entropy", "g.png", "--footprint", "square:100000", "-o", "x.npy"],
+    (["entropy", "g.png", "-r", "99999999999999999999", "--mode", "wrap", "-o", "x.npy"],
+     "larger than the image"),
+    (["entropy", "g.png", "--footprint", "square:100000", "--mode", "mirror", "-o", "x.npy"],
      "larger than the image"),
     (["entropy", "g.png", "--footprint", "", "-o", "x.npy"], "--footprint '' not understood"),
     (["entropy", "g.png", "--footprint", "rect:2x4", "-o", "x.npy"], "e.g. rect:3x5"),
@@ -121,7 +122,10 @@ def _one_line(capsys):
     out = capsys.readouterr()
     lines = out.out.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("wrote "), out.out
-    assert out.err == "", out.err
+    # stderr is empty, or says once that kernels compile (a cold Numba cache)
+    for err in out.err.splitlines():
+        assert err.startswith("gpuent: compiling kernels for ") and \
+            err.endswith(" (first use only)"), out.err
     return lines[0]
 
 

@@ -11,7 +11,6 @@ directory and moved into place with :func:`os.replace`. Closing after an interru
 
 from __future__ import annotations
 
-import os
 import queue
 import threading
 from pathlib import Path
@@ -79,12 +78,10 @@ class MovieWriter:
         if not directory.is_dir():
             raise OSError(f"cannot write {self.path}: no directory {directory}")
         # claim the temporary file now, so an unwritable target fails before any work
-        self._tmp = directory / f".{self.path.name}.{os.getpid()}.tmp{self.path.suffix}"
-        try:
-            with open(self._tmp, "wb"):
-                pass
-        except OSError as exc:
-            raise OSError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+        from ..io import AtomicOutput
+
+        self._output = AtomicOutput(self.path)
+        self._tmp = self._output.tmp
         self.count = 0
         self.size = None
         self._frames = []
@@ -129,10 +126,10 @@ class MovieWriter:
             if self.count == 0:
                 raise ValueError(f"no frames to write to {self.path}")
             self._finish()
-            os.replace(self._tmp, self.path)
+            self._output.commit()
         finally:
-            if self._tmp.exists():
-                self._tmp.unlink()
+            if not self._output.done:
+                self._output.abort()
         return self.path
 
     def abort(self) -> None:
@@ -145,8 +142,7 @@ class MovieWriter:
                 self._ffmpeg.close()
             except Exception:
                 pass
-        if self._tmp.exists():
-            self._tmp.unlink()
+        self._output.abort()
 
     def __enter__(self):
         return self

@@ -23,7 +23,10 @@ import numba
 import numpy as np
 from numba import prange
 
-from .spec import WindowPlan
+from ..._backend import array_namespace
+from ..._levels import sentinel_levels
+from .._numba import ensure_compiled, readonly
+from .spec import WindowPlan, edge_pairs
 
 __all__ = ["windowed_cpu"]
 
@@ -272,39 +275,13 @@ def sliding(levels, lead_shape, lead_maps, lead_start, lead_offs, col_map,
                 line += 1
 
 
-def _edge_pairs(us, dxs):
-    """Pixels that leave and enter each window row when x advances by 1, paired by row.
-
-    In footprint row u, every run of True ends with one pixel that enters (its
-    right end) and starts with one that leaves (its left end); the i-th leaving
-    and i-th entering pixels of a row form a pair. Pairs are grouped by their
-    column offsets ``(gl, ge)``: the entries of group g are ``u[start[g]:start[g+1]]``.
-    A square window has a single group, so a step reads two columns.
-    """
-    present = set(zip(us.tolist(), dxs.tolist()))
-    pairs = []
-    for u in sorted(set(us.tolist())):
-        row = sorted(dx for uu, dx in present if uu == u)
-        leave = [dx for dx in row if (u, dx - 1) not in present]
-        enter = [dx for dx in row if (u, dx + 1) not in present]
-        pairs.extend((dl, de, u) for dl, de in zip(leave, enter))
-    pairs.sort()
-    keys = sorted({(dl, de) for dl, de, _ in pairs})
-    u = np.asarray([p[2] for p in pairs], dtype=np.int64)
-    counts = [sum(1 for p in pairs if p[:2] == k) for k in keys]
-    start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    gl = np.asarray([k[0] for k in keys], dtype=np.int64)
-    ge = np.asarray([k[1] for k in keys], dtype=np.int64)
-    return u, start, gl, ge
-
-
 def kernel_arguments(plan: WindowPlan):
     """Host arrays describing the plan's footprint and boundaries for the sliding kernel."""
     lead_offsets = plan.offsets[:, :-1]
     lead_offs, off_u = np.unique(lead_offsets, axis=0, return_inverse=True)
     off_u = np.ascontiguousarray(off_u.reshape(-1).astype(np.int64))
     off_dx = np.ascontiguousarray(plan.offsets[:, -1])
-    pair_u, pair_start, pair_gl, pair_ge = _edge_pairs(off_u, off_dx)
+    pair_u, pair_start, pair_gl, pair_ge = edge_pairs(off_u, off_dx)
     lead_maps = plan.index_maps[:-1]
     lead_start = np.cumsum([0] + [m.shape[0] for m in lead_maps])[:-1].astype(np.int64)
     return dict(
@@ -318,30 +295,42 @@ def kernel_arguments(plan: WindowPlan):
     )
 
 
-def windowed_cpu(levels, valid, plan: WindowPlan, out_dtype, *, threads=None):
-    """Run the sliding kernel on NumPy ``levels`` (and ``valid``) for ``plan``."""
+def kernel_levels(levels, valid):
+    """The level array the kernel reads: uint8 as it is, anything else int32 (-1: not counted).
+
+    Two level types, a read-only view and one float64 output cover every call
+    with two compiled signatures.
+    """
     levels = np.asarray(levels)
     if valid is not None:
-        levels = np.where(np.asarray(valid), levels.astype(np.int32), np.int32(-1))
-    elif levels.dtype not in (np.uint8, np.uint16, np.int32):
-        levels = levels.astype(np.int32)
+        return sentinel_levels(array_namespace(levels), levels, np.asarray(valid))
+    if levels.dtype == np.uint8:
+        return levels
+    return levels.astype(np.int32, copy=False)
+
+
+def windowed_cpu(levels, valid, plan: WindowPlan, out_dtype, *, threads=None):
+    """Run the sliding kernel on NumPy ``levels`` (and ``valid``) for ``plan``."""
+    levels = kernel_levels(levels, valid)
     shape = plan.shape
     width = shape[-1]
     lines = int(np.prod(shape[:-1]))
-    lv2 = np.ascontiguousarray(levels.reshape(lines, width))
-    out = np.empty((lines, width), dtype=out_dtype)
+    lv2 = readonly(np.ascontiguousarray(levels.reshape(lines, width)))
+    out = np.empty((lines, width), dtype=np.float64)
     nthreads = threads or numba.get_num_threads()
     nchunks = max(1, min(lines, 8 * nthreads))
     args = kernel_arguments(plan)
-    sliding(
+    call = (
         lv2, args["lead_shape"], args["lead_maps"], args["lead_start"], args["lead_offs"],
         args["col_map"], args["off_u"], args["off_dx"],
         args["pair_u"], args["pair_start"], args["pair_gl"], args["pair_ge"],
-        plan.increments(), plan.row_offsets(), plan.triangular,
-        plan.kind, np.ascontiguousarray(plan.a, dtype=np.float64),
+        plan.increments(), plan.row_offsets(), bool(plan.triangular),
+        int(plan.kind), np.ascontiguousarray(plan.a, dtype=np.float64),
         np.ascontiguousarray(plan.d, dtype=np.float64), float(plan.b), bool(plan.miller_madow),
         float(plan.ln_base), float(plan.inv_scale), int(plan.nlevels),
         valid is None, out, nchunks,
     )
-    return out.reshape(shape)
-
+    ensure_compiled(sliding, call, f"{lv2.dtype} levels")
+    sliding(*call)
+    out = out.reshape(shape)
+    return out if np.dtype(out_dtype) == np.float64 else out.astype(out_dtype)

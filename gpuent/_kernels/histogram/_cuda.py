@@ -37,8 +37,8 @@ from pathlib import Path
 import numpy as np
 
 from ..._backend import cupy_or_none
-from ._cpu import _edge_pairs
 from .spec import WindowPlan
+from .spec import edge_pairs as _edge_pairs
 
 __all__ = [
     "SOURCE", "describe", "histogram_words", "kernel_name", "launch_config", "prepare_windowed",

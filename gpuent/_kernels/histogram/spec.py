@@ -38,10 +38,27 @@ import numpy as np
 
 from ..._estimators import count_terms, finish_coefficients
 
-__all__ = ["WindowPlan", "boundary_index", "plan_window", "MAX_TRIANGULAR_ENTRIES"]
+__all__ = [
+    "MAX_PLAN_BYTES",
+    "MAX_TRIANGULAR_ENTRIES",
+    "MAX_UPDATES",
+    "WindowPlan",
+    "boundary_index",
+    "check_cost",
+    "clip_radii",
+    "edge_pairs",
+    "effective_footprint",
+    "footprint_cost",
+    "plan_window",
+]
 
 #: cap on the triangular table of :func:`gpuent.local_expected` (256 MiB of int64)
 MAX_TRIANGULAR_ENTRIES = 1 << 25
+
+#: host memory a plan may take (tables, footprint offsets, per-thread window rows)
+MAX_PLAN_BYTES = 2 << 30
+#: histogram updates a map with a window wider than the image may take (minutes of work)
+MAX_UPDATES = 10**11
 
 KIND_ENTROPY = 0
 KIND_EXPECTED = 1
@@ -67,6 +84,121 @@ def boundary_index(n: int, r_lo: int, r_hi: int, mode: str) -> np.ndarray:
         j = np.mod(i, period)
         return np.where(j >= n, period - j, j)
     raise ValueError(f"unknown mode {mode!r}")  # pragma: no cover - validated upstream
+
+
+def clip_radii(shape, radii, mode):
+    """Radii of the window a map really needs: in clip mode at most ``n - 1`` per axis.
+
+    In ``mode="clip"`` offsets farther than ``n - 1`` from the centre along an
+    axis of length n never reach the image, so a window wider than the image is
+    the image: every window counts the same pixels, and cost and memory are
+    bounded by the image, not the radius. (The fixed-point tables are sized by
+    the window that is kept, so every radius from ``n - 1`` up gives the same
+    bits.) Other modes count pixels several times in a window wider than the
+    image, and keep it.
+    """
+    if mode != "clip":
+        return tuple(int(r) for r in radii)
+    return tuple(min(int(r), int(n) - 1) for n, r in zip(shape, radii))
+
+
+def effective_footprint(shape, footprint, mode):
+    """``footprint`` cropped to the radii of :func:`clip_radii` (centred)."""
+    footprint = np.asarray(footprint, dtype=bool)
+    radii = [s // 2 for s in footprint.shape]
+    keep = clip_radii(shape, radii, mode)
+    cut = tuple(slice(r - k, r + k + 1) for r, k in zip(radii, keep))
+    cropped = np.ascontiguousarray(footprint[cut])
+    if not cropped.any():
+        raise ValueError("the footprint selects no pixel that can lie inside the image; "
+                         "give a footprint whose True pixels lie within the image's extent")
+    return cropped
+
+
+def edge_pairs(us, dxs):
+    """Pixels that leave and enter each window row when x advances by 1, paired by row.
+
+    ``us`` is the row (an index into the footprint's distinct leading offsets) and
+    ``dxs`` the offset along the last axis of each footprint pixel. In footprint
+    row u, every run of True ends with one pixel that enters (its right end) and
+    starts with one that leaves (its left end); the i-th leaving and i-th entering
+    pixels of a row form a pair. Pairs are grouped by their column offsets
+    ``(gl, ge)``: the entries of group g are ``u[start[g]:start[g+1]]``, pairs sorted
+    by ``(gl, ge, u)``. A square window has a single group, so a step reads two
+    columns. Returns int64 arrays ``(u, start, gl, ge)``.
+    """
+    us = np.asarray(us, dtype=np.int64).reshape(-1)
+    dxs = np.asarray(dxs, dtype=np.int64).reshape(-1)
+    if us.size == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, np.zeros(1, dtype=np.int64), empty, empty
+    grid = np.zeros((int(us.max()) + 1, int(dxs.max()) + 3), dtype=bool)
+    grid[us, dxs + 1] = True  # one False column on each side
+    inner = grid[:, 1:-1]
+    leave_u, leave_dx = np.nonzero(inner & ~grid[:, :-2])
+    enter_u, enter_dx = np.nonzero(inner & ~grid[:, 2:])
+    # row-major order: the i-th leaving and i-th entering pixel of every row pair up
+    order = np.lexsort((leave_u, enter_dx, leave_dx))
+    u = leave_u[order].astype(np.int64)
+    gl_all = leave_dx[order].astype(np.int64)
+    ge_all = enter_dx[order].astype(np.int64)
+    new = np.ones(u.size, dtype=bool)
+    new[1:] = (gl_all[1:] != gl_all[:-1]) | (ge_all[1:] != ge_all[:-1])
+    first = np.flatnonzero(new)
+    start = np.append(first, u.size).astype(np.int64)
+    return u, start, gl_all[first], ge_all[first]
+
+
+def check_cost(shape, window_shape, npix, rows, mode, path="cpu", *, what="the window"):
+    """Refuse, before anything is allocated, a map whose plan or run is out of proportion.
+
+    ``window_shape`` is the footprint's shape, ``npix`` its pixel count and
+    ``rows`` the number of its lines along the last axis that hold a pixel. The
+    estimate counts the host tables and footprint offsets (about 100 bytes per
+    footprint pixel, with the per-thread window rows) against
+    :data:`MAX_PLAN_BYTES`, and the histogram updates (a full window per image
+    line plus a leaving and an entering pixel per window line and step; footprint
+    pixels squared per pixel on the reference path) against :data:`MAX_UPDATES`;
+    the time limit applies to windows wider than the image (reaching past it from
+    every pixel), so a big image with a window of its proportions is never refused.
+    """
+    size = math.prod(int(n) for n in shape)
+    lines = size // int(shape[-1])
+    nbytes = 100 * npix
+    if path == "reference":
+        updates = size * npix * npix
+    else:
+        updates = lines * npix + 2 * size * rows
+    wider = any(int(w) > 2 * int(n) - 1 for w, n in zip(window_shape, shape))
+    if nbytes <= MAX_PLAN_BYTES and (updates <= MAX_UPDATES or not wider):
+        return
+    side = "x".join(str(int(s)) for s in window_shape)
+    hint = "use a smaller radius"
+    if mode != "clip":
+        hint += ", or mode='clip' (there a window wider than the image is the image)"
+    if path == "reference":
+        hint += ", or backend=None for the sliding-window path"
+    if nbytes > MAX_PLAN_BYTES:
+        raise ValueError(
+            f"{what} ({side}, {npix} pixels, mode={mode!r}) would need about "
+            f"{nbytes / 2**30:.3g} GiB of tables, above the limit of "
+            f"{MAX_PLAN_BYTES / 2**30:.3g} GiB (gpuent._kernels.histogram.spec.MAX_PLAN_BYTES); "
+            f"{hint}"
+        )
+    raise ValueError(
+        f"{what} ({side}, {npix} pixels, mode={mode!r}) on a {'x'.join(map(str, shape))} "
+        f"image would take about {updates:.2g} histogram updates ({path} path), above the "
+        f"limit of {MAX_UPDATES:.2g} (gpuent._kernels.histogram.spec.MAX_UPDATES: minutes of "
+        f"work); {hint}"
+    )
+
+
+def footprint_cost(shape, footprint, mode, path="cpu", *, what="the window"):
+    """:func:`check_cost` for a footprint array."""
+    footprint = np.asarray(footprint, dtype=bool)
+    rows = int(np.count_nonzero(np.any(footprint, axis=-1)))
+    check_cost(shape, footprint.shape, int(np.count_nonzero(footprint)), rows, mode, path,
+               what=what)
 
 
 def _fraction_bits(bound: float) -> int:
