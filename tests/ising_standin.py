@@ -188,7 +188,8 @@ def build(path, *, sanitize=False):
     src = path.with_suffix(".cpp")
     src.write_text(_HEADER.replace("KERNEL_FILE", str(_cuda._SOURCE))
                    + _wrappers(_cuda.KERNELS, _cuda.SYNC_KERNELS) + "\n")
-    flags = ["-std=c++17", "-O1", "-ffp-contract=off", "-fno-fast-math", "-fno-strict-aliasing",
+    flags = ["-std=c++17", "-O0" if sanitize else "-O1", "-ffp-contract=off", "-fno-fast-math",
+             "-fno-strict-aliasing",
              "-Wall", "-Wno-unused-variable", "-Wno-unused-function", "-shared", "-fPIC"]
     if sanitize:
         flags += ["-fsanitize=address,undefined", "-fno-sanitize-recover=all",

@@ -107,6 +107,17 @@ class Simulation:
 
     # ---- state ------------------------------------------------------------------------
     @property
+    def kernel(self):
+        """The cuda path's kernel family (``"packed"``, ``"fused"``, ``"rows"``, ``"cont"``);
+        None on the other paths."""
+        return getattr(self._engine, "family", None)
+
+    @property
+    def default_record_every(self) -> int:
+        """The recording interval of :meth:`run` when ``record_every`` is not given."""
+        return self._engine.default_record_every
+
+    @property
     def spins(self):
         """The current lattice, in the model's namespace (and device)."""
         return self._engine.spins
