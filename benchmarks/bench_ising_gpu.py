@@ -15,6 +15,10 @@ multi-spin coding on an H100); compare rows by hand. Writes (after every row, so
 run keeps what it measured) benchmarks/results/ising-gpu-<device>.json and a copy under
 $OUT when that is set. Bit-exactness is checked on every lattice at its full size (the
 32768^2 rows included, where 64-bit index math matters): a few sweeps on the CPU path.
+
+    compute-sanitizer --tool memcheck python benchmarks/bench_ising_gpu.py --memcheck-case
+
+runs every kernel family once on small lattices instead (CuPy's pool off), against the CPU.
 """
 
 from __future__ import annotations
@@ -92,6 +96,44 @@ def _bit_exact(model, sweeps, kernel):
                 and np.array_equal(tc.magnetization, tg.magnetization))
 
 
+def memcheck_case():
+    """Every kernel family once on small lattices (tile edges, widths not multiples of 8 or
+    32), with CuPy's memory pool off so that compute-sanitizer sees every array as its own
+    allocation; compares with the CPU path. Returns the number of mismatches."""
+    import cupy as cp
+
+    cp.cuda.set_allocator(None)
+    rng = np.random.default_rng(0)
+    bad = 0
+    for h, w in ((34, 64), (40, 288), (34, 70), (40, 72)):
+        img = (rng.random((h, w)) * 255).astype(np.uint8)
+        models = {"torus": ising.torus((h, w), init="random", seed=1),
+                  "edge": ising.edge_model(img),
+                  "edge-fixed": ising.edge_model(img, edge_spins="fixed"),
+                  "block": ising.metric_model(img),
+                  "symmetric": ising.metric_model(img, energy="symmetric"),
+                  "continuous": ising.torus((h, w), init="random", spins="continuous", seed=2)}
+        for name, model in models.items():
+            binary = model.kind in ("torus", "edge")
+            for kernel in (("packed", "fused", "rows") if binary else (None,)):
+                if kernel == "packed" and w % 32 or kernel == "fused" and w % 8:
+                    continue
+                cpu = ising.Simulation(model, seed=5, backend="cpu")
+                gpu = ising.Simulation(_cupy_model(model), seed=5, kernel=kernel)
+                tc = cpu.run(4, beta=0.6, record_every=2, frames=2, downscale=2)
+                tg = gpu.run(4, beta=0.6, record_every=2, frames=2, downscale=2)
+                same = (np.array_equal(cpu.spins, cp.asnumpy(gpu.spins))
+                        and np.array_equal(tc.energy, tg.energy)
+                        and np.array_equal(tc.magnetization, tg.magnetization)
+                        and np.array_equal(cpu.frame(), gpu.frame()))
+                if not same:
+                    print(f"MISMATCH {name} {kernel} {h}x{w}")
+                bad += not same
+    cp.cuda.Device().synchronize()
+    print(f"ising memcheck case done; {bad} mismatches")
+    return bad
+
+
 def _write(result, args, slug):
     text = json.dumps(result, indent=2) + "\n"
     dirs = [Path(args.out)]
@@ -115,10 +157,14 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
     ap.add_argument("--scale", type=int, default=1, help="divide every lattice side by this")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    ap.add_argument("--memcheck-case", action="store_true",
+                    help="only run every kernel once on small lattices (for compute-sanitizer)")
     args = ap.parse_args(argv)
     if not gpu_available():
         print("bench_ising_gpu: no CUDA GPU visible to CuPy; nothing to do", file=sys.stderr)
         return 1
+    if args.memcheck_case:
+        return 1 if memcheck_case() else 0
     import cupy as cp
     import numba
 

@@ -84,9 +84,11 @@ __device__ __forceinline__ void words4(u32 o[4], int g, int i, u32 phase, const 
     philox(o, p);
 }
 
+// the table is read unconditionally: one shared load per site, no predicated address math
 __device__ __forceinline__ bool accept(u32 word, int idx, const u32 *t, u32 acc)
 {
-    return (u32)idx <= acc || word < t[idx];
+    const u32 th = t[idx];
+    return ((u32)idx <= acc) | (word < th);
 }
 
 // Copy the 32-bit table to shared memory; every thread of the block must call it.
@@ -97,11 +99,15 @@ __device__ __forceinline__ void load_table(u32 *t, const u32 *__restrict__ thr)
     __syncthreads();
 }
 
-// x mod n for x a few tiles outside [0, n): one compare per step, no division
+// x mod n: one conditional step for x within n of [0, n) (every lattice at least a tile
+// high and wide), the division only on smaller lattices
 __device__ __forceinline__ int wrap(int x, int n)
 {
-    while (x < 0) x += n;
-    while (x >= n) x -= n;
+    x = x < 0 ? x + n : (x >= n ? x - n : x);
+    if ((unsigned)x >= (unsigned)n) {
+        x %= n;
+        if (x < 0) x += n;
+    }
     return x;
 }
 
@@ -146,14 +152,25 @@ __device__ __forceinline__ u64 update8(u64 c, int ec, u64 u, u64 d, u64 wc, int 
                                        u64 wd, const u32 o[4], const u32 *t, const Params &p)
 {
     u64 flip = 0;
+    u64 dis = 0;
+    if (KIND == K_TORUS) {
+        // spins are bytes 0x01 / 0xFF: (x ^ y) >> 1 & 1 per byte is 1 where they differ.
+        // Byte q of dis counts the neighbours that disagree with column q (0..4; no byte
+        // carries), so idx = 2 s (u + d + l + r) + 8 = 16 - 4 dis. Bytes of the other
+        // phase see a wrong extra column and are not used.
+        const u64 ones = 0x0101010101010101ull, e = (u64)(u8)ec;
+        const u64 l = START ? c << 8 : (c << 8) | e;
+        const u64 r = START ? (c >> 8) | (e << 56) : c >> 8;
+        dis = (((c ^ u) >> 1) & ones) + (((c ^ d) >> 1) & ones) + (((c ^ l) >> 1) & ones)
+            + (((c ^ r) >> 1) & ones);
+    }
 #pragma unroll
     for (int k = 0; k < 4; ++k) {
         const int q = START + 2 * k;
         const int si = byte_at(c, q);
         int idx;
         if (KIND == K_TORUS) {
-            idx = idx_torus(si, byte_at(u, q), byte_at(d, q), col(c, ec, q - 1),
-                            col(c, ec, q + 1));
+            idx = 2 * INT_OFFSET - 4 * (int)((dis >> (8 * q)) & 0xFFu);
         } else {
             idx = idx_edge(si, byte_at(wc, q), byte_at(u, q), byte_at(wu, q), byte_at(d, q),
                            byte_at(wd, q), col(c, ec, q - 1), col(wc, ewc, q - 1),
@@ -317,7 +334,8 @@ extern "C" __global__ void ising_rows_symmetric(i8 *__restrict__ s, const i8 *__
 }
 
 // ---- both phases in one launch (int8 torus and edge, W % 8 == 0), src -> dst ------------
-// Block (FT_GROUPS, 8) threads; tile FT_ROWS rows x FT_GROUPS words. Shared rows hold lattice
+// Block (FT_GROUPS, any) threads (blockDim.x must be FT_GROUPS); tile FT_ROWS rows x
+// FT_GROUPS words. Shared rows hold lattice
 // rows i0 - 2 .. i0 + FT_ROWS + 1, words g0 - 1 .. g0 + FT_GROUPS (wrapped: on lattices smaller
 // than a tile a cell may appear twice; each copy gets the same phase-0 result).
 #define FT_ROWS 32
@@ -338,82 +356,87 @@ __device__ __forceinline__ void fused_sweep(const i8 *__restrict__ src,
     const u64 *__restrict__ S = (const u64 *)src;
     const u64 *__restrict__ A = (const u64 *)a;
     if (tid < NTAB) t[tid] = thr[tid];
-    for (int k = tid; k < (FT_ROWS + 4) * (FT_GROUPS + 2); k += nthr) {
-        const int r = k / (FT_GROUPS + 2), q = k - r * (FT_GROUPS + 2);
-        const usize w = (usize)wrap(i0 + r - 2, H) * G + wrap(g0 + q - 1, G);
-        ts[r][q] = S[w];
-        if (KIND == K_EDGE) ta[r][q] = A[w];
+    // blockDim.x == FT_GROUPS: thread x loads words x and x + FT_GROUPS (x < 2) of the
+    // shared rows and updates word x + 1; the wrapped word indices are computed once
+    const int tx = (int)threadIdx.x, q = tx + 1;
+    const int ga = wrap(g0 + tx - 1, G), gb = wrap(g0 + tx + FT_GROUPS - 1, G);
+    const int g = wrap(g0 + tx, G);
+    for (int r = (int)threadIdx.y; r < FT_ROWS + 4; r += (int)blockDim.y) {
+        const usize row = (usize)wrap(i0 + r - 2, H) * G;
+        ts[r][tx] = S[row + ga];
+        if (KIND == K_EDGE) ta[r][tx] = A[row + ga];
+        if (tx < 2) {
+            ts[r][tx + FT_GROUPS] = S[row + gb];
+            if (KIND == K_EDGE) ta[r][tx + FT_GROUPS] = A[row + gb];
+        }
     }
     __syncthreads();
     // phase 0 on tile rows and the halo rows, words g0 .. g0 + FT_GROUPS - 1
     for (int r = 1 + (int)threadIdx.y; r <= FT_ROWS + 2; r += (int)blockDim.y) {
-        for (int q = 1 + (int)threadIdx.x; q <= FT_GROUPS; q += (int)blockDim.x) {
-            const int i = wrap(i0 + r - 2, H), g = wrap(g0 + q - 1, G);
-            const int start = i & 1;  // (i + j) even, 8 g even
-            u32 o[4];
-            words4(o, g, i, 0u, p);
-            const int ec = start ? byte_at(ts[r][q + 1], 0) : byte_at(ts[r][q - 1], 7);
-            int eac = 0;
-            u64 ac = 0, au = 0, ad = 0;
-            if (KIND == K_EDGE) {
-                eac = start ? byte_at(ta[r][q + 1], 0) : byte_at(ta[r][q - 1], 7);
-                ac = ta[r][q];
-                au = ta[r - 1][q];
-                ad = ta[r + 1][q];
-            }
-            const u64 c = ts[r][q], u = ts[r - 1][q], d = ts[r + 1][q];
-            ts[r][q] = start ? update8<1, KIND>(c, ec, u, d, ac, eac, au, ad, o, t, p)
-                             : update8<0, KIND>(c, ec, u, d, ac, eac, au, ad, o, t, p);
+        const int i = wrap(i0 + r - 2, H);
+        const int start = i & 1;  // (i + j) even, 8 g even
+        u32 o[4];
+        words4(o, g, i, 0u, p);
+        const int ec = start ? byte_at(ts[r][q + 1], 0) : byte_at(ts[r][q - 1], 7);
+        int eac = 0;
+        u64 ac = 0, au = 0, ad = 0;
+        if (KIND == K_EDGE) {
+            eac = start ? byte_at(ta[r][q + 1], 0) : byte_at(ta[r][q - 1], 7);
+            ac = ta[r][q];
+            au = ta[r - 1][q];
+            ad = ta[r + 1][q];
         }
+        const u64 c = ts[r][q], u = ts[r - 1][q], d = ts[r + 1][q];
+        ts[r][q] = start ? update8<1, KIND>(c, ec, u, d, ac, eac, au, ad, o, t, p)
+                         : update8<0, KIND>(c, ec, u, d, ac, eac, au, ad, o, t, p);
     }
     // phase 0 on the halo columns: byte 7 of word g0 - 1 and byte 0 of word g0 + FT_GROUPS
     for (int k = tid; k < 2 * FT_ROWS; k += nthr) {
         const int r = 2 + (k >> 1), right = k & 1;
-        const int q = right ? FT_GROUPS + 1 : 0, b = right ? 0 : 7;
-        const int i = wrap(i0 + r - 2, H), g = wrap(g0 + q - 1, G);
+        const int hq = right ? FT_GROUPS + 1 : 0, b = right ? 0 : 7;
+        const int i = wrap(i0 + r - 2, H);
         if ((i + b) & 1) continue;  // a phase-1 cell: phase 0 leaves it
         u32 o[4];
-        words4(o, g, i, 0u, p);
-        const u64 c = ts[r][q];
-        const int si = byte_at(c, b), u = byte_at(ts[r - 1][q], b), d = byte_at(ts[r + 1][q], b);
-        const int l = right ? byte_at(ts[r][q - 1], 7) : byte_at(c, 6);
-        const int rr = right ? byte_at(c, 1) : byte_at(ts[r][q + 1], 0);
+        words4(o, wrap(right ? g0 + FT_GROUPS : g0 - 1, G), i, 0u, p);
+        const u64 c = ts[r][hq];
+        const int si = byte_at(c, b), u = byte_at(ts[r - 1][hq], b);
+        const int d = byte_at(ts[r + 1][hq], b);
+        const int l = right ? byte_at(ts[r][hq - 1], 7) : byte_at(c, 6);
+        const int rr = right ? byte_at(c, 1) : byte_at(ts[r][hq + 1], 0);
         int idx;
         if (KIND == K_TORUS) {
             idx = idx_torus(si, u, d, l, rr);
         } else {
-            const u64 wc = ta[r][q];
-            idx = idx_edge(si, byte_at(wc, b), u, byte_at(ta[r - 1][q], b), d,
-                           byte_at(ta[r + 1][q], b),
-                           l, right ? byte_at(ta[r][q - 1], 7) : byte_at(wc, 6),
-                           rr, right ? byte_at(wc, 1) : byte_at(ta[r][q + 1], 0), p.eidx);
+            const u64 wc = ta[r][hq];
+            idx = idx_edge(si, byte_at(wc, b), u, byte_at(ta[r - 1][hq], b), d,
+                           byte_at(ta[r + 1][hq], b),
+                           l, right ? byte_at(ta[r][hq - 1], 7) : byte_at(wc, 6),
+                           rr, right ? byte_at(wc, 1) : byte_at(ta[r][hq + 1], 0), p.eidx);
         }
-        if (accept(right ? o[0] : o[3], idx, t, p.acc)) ts[r][q] = c ^ ((u64)0xFEu << (8 * b));
+        if (accept(right ? o[0] : o[3], idx, t, p.acc)) ts[r][hq] = c ^ ((u64)0xFEu << (8 * b));
     }
     __syncthreads();
     // phase 1 on the tile, straight to dst
     u64 *__restrict__ D = (u64 *)dst;
+    if (g0 + tx >= G) return;  // a wrapped copy: another block owns it
     for (int r = 2 + (int)threadIdx.y; r <= FT_ROWS + 1; r += (int)blockDim.y) {
-        for (int q = 1 + (int)threadIdx.x; q <= FT_GROUPS; q += (int)blockDim.x) {
-            const int i = i0 + r - 2, g = g0 + q - 1;
-            if (i >= H || g >= G) continue;  // a wrapped copy: another block owns it
-            const int start = (i + 1) & 1;
-            u32 o[4];
-            words4(o, g, i, 1u, p);
-            const int ec = start ? byte_at(ts[r][q + 1], 0) : byte_at(ts[r][q - 1], 7);
-            int eac = 0;
-            u64 ac = 0, au = 0, ad = 0;
-            if (KIND == K_EDGE) {
-                eac = start ? byte_at(ta[r][q + 1], 0) : byte_at(ta[r][q - 1], 7);
-                ac = ta[r][q];
-                au = ta[r - 1][q];
-                ad = ta[r + 1][q];
-            }
-            const u64 c = ts[r][q], u = ts[r - 1][q], d = ts[r + 1][q];
-            D[(usize)i * G + g] = start
-                ? update8<1, KIND>(c, ec, u, d, ac, eac, au, ad, o, t, p)
-                : update8<0, KIND>(c, ec, u, d, ac, eac, au, ad, o, t, p);
+        const int i = i0 + r - 2;
+        if (i >= H) break;
+        const int start = (i + 1) & 1;
+        u32 o[4];
+        words4(o, g, i, 1u, p);
+        const int ec = start ? byte_at(ts[r][q + 1], 0) : byte_at(ts[r][q - 1], 7);
+        int eac = 0;
+        u64 ac = 0, au = 0, ad = 0;
+        if (KIND == K_EDGE) {
+            eac = start ? byte_at(ta[r][q + 1], 0) : byte_at(ta[r][q - 1], 7);
+            ac = ta[r][q];
+            au = ta[r - 1][q];
+            ad = ta[r + 1][q];
         }
+        const u64 c = ts[r][q], u = ts[r - 1][q], d = ts[r + 1][q];
+        D[(usize)i * G + g] = start ? update8<1, KIND>(c, ec, u, d, ac, eac, au, ad, o, t, p)
+                                    : update8<0, KIND>(c, ec, u, d, ac, eac, au, ad, o, t, p);
     }
 }
 
