@@ -270,8 +270,9 @@ def fake_cupy(lib):
                     assert isinstance(a, DevArray) and a.flags.c_contiguous, (name, k)
                     assert a.dtype == _CTYPE[t[:-1]], (name, k, a.dtype)
                     cargs.append(ctypes.c_void_p(a.ctypes.data))
-                elif t == "Params":
-                    assert isinstance(a, np.void) and a.dtype == PARAMS, (name, k, type(a))
+                elif t == "Params":  # by value: a one-item host array of the struct's dtype
+                    assert type(a) is np.ndarray and a.dtype == PARAMS and a.shape == (1,), (
+                        name, k, type(a))
                     buf = ctypes.create_string_buffer(a.tobytes(), PARAMS.itemsize)
                     keep.append(buf)
                     cargs.append(ctypes.cast(buf, ctypes.c_void_p))

@@ -11,7 +11,8 @@ counter-based random numbers, so a seed gives the same lattice on every path
 * phase ``(i + j) % 2`` (2-phase) or ``2 (i % 2) + j % 2`` (4-phase), in increasing order;
 * accept iff ``word < T[index(dE)]``, ``T = floor(2**32 exp(-beta dE))`` from a host table.
 
-Details in :mod:`gpuent._kernels.ising`.
+Details in :mod:`gpuent._kernels.ising`; the engines that run each path (one small
+protocol) in :mod:`gpuent._kernels.ising.engines`.
 """
 
 from __future__ import annotations
@@ -119,7 +120,12 @@ class Simulation:
 
     @property
     def spins(self):
-        """The current lattice, in the model's namespace (and device)."""
+        """The current lattice, in the model's namespace (and device).
+
+        On the cuda path the fused kernels alternate between two buffers and a packed
+        lattice is unpacked into a new int8 array: read it (or write it) before the next
+        :meth:`run`, and take it again afterwards.
+        """
         return self._engine.spins
 
     @property
@@ -166,9 +172,10 @@ class Simulation:
             Inverse temperature per sweep (see :mod:`gpuent.ising.schedules`).
         record_every : int, optional
             Record energy and magnetization after every ``record_every``-th sweep (0: never).
-            Default: 1 on the reference and cpu paths; on the cuda path 32, so that the
-            observables (one pass over the lattice) cost under 5 % of the sweeps. Records
-            are queued on the device and read back once, at the end of the run.
+            Default: 1 on the reference and cpu paths; on the cuda path 16 (64 below 2**20
+            spins), so that the observables (one pass over the lattice) cost under 5 % of
+            the sweeps (:attr:`default_record_every`). Records are queued on the device and
+            read back once, at the end of the run.
         frames : int, optional
             Take a uint8 frame after every ``frames``-th sweep: kept in ``trace.frames``, or
             streamed to ``movie``. Frames fall between sweeps only (the notebook took one

@@ -40,7 +40,8 @@ _FUSED_GROUPS = 32
 _OBS_ROWS = 64  # at most 64 blocks down the lattice for the observables (rows strided)
 _RECORDS = 1024  # observables queued on the device before the host collects them
 
-# The plan structure of the integer sweep kernels (struct Params in ising.cu), passed by value.
+# The plan structure of the integer sweep kernels (struct Params in ising.cu), passed by value
+# as a one-item host array of this structured dtype (CuPy's convention for struct arguments).
 PARAMS = np.dtype([("k0", "<u4", (10,)), ("k1", "<u4", (10,)), ("acc", "<u4"), ("H", "<i4"),
                    ("W", "<i4"), ("sweep", "<u4"), ("phase", "<u4"), ("eidx", "<i4")])
 
@@ -180,7 +181,16 @@ class CudaEngine:
         Kernel family (:func:`kernel_family`); None picks the fastest for the model.
     """
 
-    default_record_every = 32  # an observables pass costs at most ~1.5 sweeps: < 5 %
+    @property
+    def default_record_every(self) -> int:
+        """Recording interval with observables under 5 % of the sweeps' time.
+
+        An observables pass reads the lattice once in two launches; a sweep reads and
+        writes it, with a random number per site, in one to four launches. Large lattices:
+        a pass costs under half a sweep, so every 16th sweep. Below 2**20 sites launches
+        dominate and a pass may cost two sweeps: every 64th.
+        """
+        return 16 if self.H * self.W >= 1 << 20 else 64
 
     def __init__(self, model, key, *, kernel=None):
         import cupy as cp
@@ -200,7 +210,7 @@ class CudaEngine:
         H, W = np.int32(self.H), np.int32(self.W)
         k0, k1 = (int(k) for k in key)
         self._key = (np.uint32(k0), np.uint32(k1))
-        p = np.zeros((), PARAMS)
+        p = np.zeros(1, PARAMS)
         r = np.arange(10, dtype=np.uint64)
         p["k0"] = (k0 + r * PHILOX_W0) & _MASK  # the round keys, once
         p["k1"] = (k1 + r * PHILOX_W1) & _MASK
@@ -249,8 +259,10 @@ class CudaEngine:
             raise TypeError(f"{name} takes {len(types)} arguments, got {len(args)}")
         conv = []
         for t, a in zip(types, args):
-            if t == "Params":
-                conv.append(a[()] if isinstance(a, np.ndarray) else a)
+            if t == "Params":  # CuPy passes a host structured array of one item by value
+                if not (isinstance(a, np.ndarray) and a.dtype == PARAMS and a.shape == (1,)):
+                    raise TypeError(f"{name}: the plan structure must be a PARAMS array of 1")
+                conv.append(a)
             elif t in _SCALAR:
                 conv.append(_SCALAR[t](a))
             else:
