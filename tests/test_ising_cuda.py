@@ -324,9 +324,12 @@ def test_simulation_on_stand_in_cupy_equals_cpu(emu_lib, monkeypatch, tmp_path, 
     model = _models(np, (34, 64))[name]
     remove = ising_standin.install(emu_lib)
     try:
-        monkeypatch.setattr(simulation, "choose_backend", lambda *a: "cuda")
+        choose = simulation.choose_backend
+        monkeypatch.setattr(simulation, "choose_backend",
+                            lambda req, xp, av: "cuda" if req == "cuda" else choose(req, xp, av))
         dev = ising.Simulation(model, seed=SEED, backend="cuda", kernel=kernel)
         cpu = ising.Simulation(model, seed=SEED, backend="cpu")
+        assert (dev.backend, cpu.backend) == ("cuda", "cpu") and cpu.kernel is None
         tc = cpu.run(9, beta=SCHED, record_every=3, frames=2)
         td = dev.run(9, beta=SCHED, record_every=3, frames=2)
         assert np.array_equal(np.asarray(dev.spins), cpu.spins)
