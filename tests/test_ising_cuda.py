@@ -204,6 +204,18 @@ def test_every_kernel_emulated_on_host_equals_cpu(emu_lib, case):
     _check_against_cpu(ALL_CASES[case], result)
 
 
+@pytest.mark.parametrize("kernel", ["packed", "fused", "rows"])
+@pytest.mark.parametrize("name", ["torus", "edge", "edge-fixed"])
+def test_emulated_kernels_at_extreme_betas(emu_lib, name, kernel):
+    # beta 0 and 1e-18 make every threshold 2**32 (acc = 16: nothing is compared), 40 makes
+    # every dE > 0 threshold 0; the 32-bit tables must still give the 64-bit rule's flips
+    import ising_standin
+
+    case = dict(model=_models(np, (34, 64))[name], seed=7, kernel=kernel,
+                betas=[0.0, 1e-18, 40.0, 0.44, 0.0, 40.0], record_at={2, 6}, downscales=[1])
+    _check_against_cpu(case, ising_standin.run_cases(emu_lib, {"c": case})["c"])
+
+
 def test_kernels_under_address_and_ub_sanitizers(tmp_path):
     import pickle
     import sys
