@@ -486,6 +486,33 @@ __device__ __forceinline__ u32 packed_flips(const u32 P[4], u32 wc, int q, int i
     return flip;
 }
 
+// torus: index 4 g (g agreeing neighbours), so only g = 3 (index 12) and g = 4 (16) can lie
+// above acc; two compares per site against thresholds held in registers, and the bit-sliced
+// masks of g pick the result
+template <int START>
+__device__ __forceinline__ u32 packed_flips_torus(u32 g0, u32 g1, u32 g2, int q, int i,
+                                                  const u32 *t, const Params &p)
+{
+    const u32 t12 = t[12], t16 = t[16];
+    u32 a12 = 0, a16 = 0;
+#pragma unroll
+    for (int kk = 0; kk < 4; ++kk) {
+        u32 o[4];
+        words4(o, 4 * q + kk, i, p.phase, p);
+#pragma unroll
+        for (int k = 0; k < 4; ++k) {
+            const int b = 8 * kk + START + 2 * k;
+            a12 |= (u32)(o[k] < t12) << b;
+            a16 |= (u32)(o[k] < t16) << b;
+        }
+    }
+    if (12u <= p.acc) a12 = 0xFFFFFFFFu;
+    if (16u <= p.acc) a16 = 0xFFFFFFFFu;
+    const u32 m12 = g0 & g1 & ~g2, m16 = g2;  // g == 3, g == 4
+    const u32 sites = START ? 0xAAAAAAAAu : 0x55555555u;
+    return (~(m12 | m16) | (m12 & a12) | (m16 & a16)) & sites;
+}
+
 template <int EDGE>
 __device__ __forceinline__ void packed_sweep(u32 *__restrict__ x, const u32 *__restrict__ wm,
                                              const u32 *__restrict__ thr, const Params &p)
@@ -526,8 +553,13 @@ __device__ __forceinline__ void packed_sweep(u32 *__restrict__ x, const u32 *__r
         P[3] = h2 ^ ((l2 & h1) | (ca & (l2 ^ h1)));
     }
     const int start = (i + (int)p.phase) & 1;
-    const u32 flip = start ? packed_flips<1, EDGE>(P, wc, q, i, t, p)
-                           : packed_flips<0, EDGE>(P, wc, q, i, t, p);
+    u32 flip;
+    if (!EDGE)
+        flip = start ? packed_flips_torus<1>(P[1], P[2], P[3], q, i, t, p)
+                     : packed_flips_torus<0>(P[1], P[2], P[3], q, i, t, p);
+    else
+        flip = start ? packed_flips<1, EDGE>(P, wc, q, i, t, p)
+                     : packed_flips<0, EDGE>(P, wc, q, i, t, p);
     x[rc + q] = c ^ flip;
 }
 
