@@ -187,19 +187,32 @@ __device__ __forceinline__ u64 update8_metric(const u64 s[3], const int es[3], c
                                               const int ea[3], const u32 o[4], const u32 *t,
                                               const Params &p)
 {
+    // spins and image are bytes 0x01 / 0xFF: ~((x ^ y) >> 1) & 1 per byte is 1 where they
+    // agree. V: agreeing cells per column over the 3 rows; C = V(q - 1) + V(q) + V(q + 1),
+    // the window count of every column at once (bytes stay <= 9: no carries). Bytes of the
+    // other phase see a wrong extra column and are not used.
+    const u64 ones = 0x0101010101010101ull;
+    const u64 ec = SYM ? ~((s[1] ^ a[1]) >> 1) & ones : 0;
+    u64 C = 0;
+    if (SYM) {
+        u64 v = 0;
+        int ve = 0;
+#pragma unroll
+        for (int r = 0; r < 3; ++r) {
+            v += ~((s[r] ^ a[r]) >> 1) & ones;
+            ve += es[r] == ea[r];
+        }
+        const u64 e = (u64)(u8)ve;
+        const u64 l = START ? v << 8 : (v << 8) | e;
+        const u64 r = START ? (v >> 8) | (e << 56) : v >> 8;
+        C = v + l + r;
+    }
     u64 flip = 0;
 #pragma unroll
     for (int k = 0; k < 4; ++k) {
         const int q = START + 2 * k;
-        const int eq = byte_at(s[1], q) == byte_at(a[1], q);
-        int c = 0;
-        if (SYM) {
-#pragma unroll
-            for (int r = 0; r < 3; ++r)
-#pragma unroll
-                for (int dq = -1; dq <= 1; ++dq)
-                    c += col(s[r], es[r], q + dq) == col(a[r], ea[r], q + dq);
-        }
+        const int eq = SYM ? (int)(ec >> (8 * q)) & 1 : byte_at(s[1], q) == byte_at(a[1], q);
+        const int c = (int)(C >> (8 * q)) & 0xFF;
         if (accept(o[k], idx_metric(SYM, eq, c), t, p.acc)) flip |= (u64)0xFEu << (8 * q);
     }
     return s[1] ^ flip;
