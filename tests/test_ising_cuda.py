@@ -301,6 +301,8 @@ def test_packed_and_kernel_need_the_cuda_path():
         ising.Simulation(model, backend="reference", kernel="rows")
     with pytest.raises(ValueError, match="contradicts"):
         ising.Simulation(model, packed=True, kernel="rows")
+    with pytest.raises(ValueError, match="contradicts"):
+        ising.Simulation(model, packed=False, kernel="packed")
     with pytest.raises(TypeError):
         ising.Simulation(model, packed="yes")
     assert ising.Simulation(model, packed=False).backend == "cpu"

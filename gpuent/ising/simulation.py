@@ -94,8 +94,8 @@ class Simulation:
         self.backend = choose_backend(backend, xp, ("reference", "cpu", "cuda"))
         if packed is not None and not isinstance(packed, (bool, np.bool_)):
             raise TypeError(f"packed must be None, True or False, got {packed!r}")
-        if packed and kernel not in (None, "packed"):
-            raise ValueError(f"packed=True contradicts kernel={kernel!r}; give one of them")
+        if packed is not None and kernel is not None and bool(packed) != (kernel == "packed"):
+            raise ValueError(f"packed={packed} contradicts kernel={kernel!r}; give one of them")
         if packed:
             kernel = "packed"
         elif packed is False and kernel is None and self.backend == "cuda":
