@@ -1,15 +1,24 @@
-"""Ising sweeps on an NVIDIA GPU (CuPy RawKernels): flips per nanosecond, and bit-exactness
-against the CPU (Numba) path on the same lattice.
+"""Ising sweeps on an NVIDIA GPU (CuPy RawKernels): flips per nanosecond per kernel family,
+and bit-exactness against the CPU (Numba) path on the same lattice.
 
     python benchmarks/bench_ising_gpu.py [--sweeps 50] [--repeats 3] [--quick]
 
-Rows: binary torus 4096^2, 16384^2, 32768^2; edge and symmetric-metric models at 16384^2;
-a movie run (a frame every sweep on 2048^2, rendered on the device and copied to pinned
-host buffers, encoded by the writer thread) against the same run without frames.
-Anchor: NVIDIA's ising-gpu example reports flips/ns for its basic and tensor-core
-kernels; compare rows by hand. Writes benchmarks/results/ising-gpu-<device>.json (and a
-copy under $OUT when that is set). Bit-exactness is checked on every lattice at its full size
-(the 32768^2 row included, where 64-bit index math matters): a few sweeps on the CPU path.
+Rows {"model", "kernel", "shape", "flips_per_ns", "bit_exact_vs_cpu", ...}: the binary torus
+at 4096^2, 16384^2 and 32768^2 and the edge model at 16384^2 with each kernel family
+("packed": 1 bit per spin; "fused": int8, both colour phases in one launch; "rows": int8,
+one launch per phase), the block and symmetric metric models ("rows") at 16384^2, continuous
+spins at 8192^2; then the costs around the sweeps: recording the observables at the default
+interval, and a 1024^2 metric-model movie with a frame every sweep (rendered on the device,
+copied to pinned host buffers, encoded by the writer thread) against the same sweeps alone.
+Anchor: NVIDIA's ising-gpu example (about 900 flips/ns with 4-bit and 1430 with 1-bit
+multi-spin coding on an H100); compare rows by hand. Writes (after every row, so that a cut
+run keeps what it measured) benchmarks/results/ising-gpu-<device>.json and a copy under
+$OUT when that is set. Bit-exactness is checked on every lattice at its full size (the
+32768^2 rows included, where 64-bit index math matters): a few sweeps on the CPU path.
+
+    compute-sanitizer --tool memcheck python benchmarks/bench_ising_gpu.py --memcheck-case
+
+runs every kernel family once on small lattices instead (CuPy's pool off), against the CPU.
 """
 
 from __future__ import annotations
@@ -45,40 +54,98 @@ def _cupy_model(model):
 def _model(kind, n):
     if kind == "torus":
         return ising.torus((n, n), init="random", seed=0)
+    if kind == "continuous":
+        return ising.torus((n, n), init="random", spins="continuous", seed=0)
     img = ising.letters_image((1024, 1024))
     big = np.tile(img, (n // 1024, n // 1024)) if n >= 1024 else ising.letters_image((n, n))
     if kind == "edge":
         return ising.edge_model(big)
-    return ising.metric_model(big, energy="symmetric")
+    return ising.metric_model(big, energy="symmetric" if kind == "symmetric" else "block")
+
+
+def _sync():
+    import cupy as cp
+
+    cp.cuda.runtime.deviceSynchronize()
 
 
 def _time_gpu(sim, sweeps, repeats, **kw):
     """Median wall time of ``sweeps`` sweeps (device synchronized around each repeat)."""
-    import cupy as cp
-
-    sim.run(2, beta=BETA, record_every=0, **{k: v for k, v in kw.items() if k != "movie"})
+    kw.setdefault("record_every", 0)
+    sim.run(2, beta=BETA, **{k: v for k, v in kw.items() if k != "movie"})
     times = []
     for _ in range(repeats):
-        cp.cuda.runtime.deviceSynchronize()
+        _sync()
         t0 = time.perf_counter()
-        sim.run(sweeps, beta=BETA, record_every=0, **kw)
-        sim._engine.sync()
-        cp.cuda.runtime.deviceSynchronize()
+        sim.run(sweeps, beta=BETA, **kw)
+        _sync()
         times.append(time.perf_counter() - t0)
     return float(np.median(times))
 
 
-def _bit_exact(model, sweeps):
+def _bit_exact(model, sweeps, kernel):
     """Run ``sweeps`` sweeps on CPU and GPU from the same lattice and seed; compare."""
     import cupy as cp
 
     cpu = ising.Simulation(model, seed=99, backend="cpu")
-    gpu = ising.Simulation(_cupy_model(model), seed=99)
+    gpu = ising.Simulation(_cupy_model(model), seed=99, kernel=kernel)
     tc = cpu.run(sweeps, beta=BETA, record_every=sweeps)
     tg = gpu.run(sweeps, beta=BETA, record_every=sweeps)
     return bool(np.array_equal(cpu.spins, cp.asnumpy(gpu.spins))
                 and np.array_equal(tc.energy, tg.energy)
                 and np.array_equal(tc.magnetization, tg.magnetization))
+
+
+def memcheck_case():
+    """Every kernel family once on small lattices (tile edges, widths not multiples of 8 or
+    32), with CuPy's memory pool off so that compute-sanitizer sees every array as its own
+    allocation; compares with the CPU path. Returns the number of mismatches."""
+    import cupy as cp
+
+    cp.cuda.set_allocator(None)
+    rng = np.random.default_rng(0)
+    bad = 0
+    for h, w in ((34, 64), (40, 288), (34, 70), (40, 72)):
+        img = (rng.random((h, w)) * 255).astype(np.uint8)
+        models = {"torus": ising.torus((h, w), init="random", seed=1),
+                  "edge": ising.edge_model(img),
+                  "edge-fixed": ising.edge_model(img, edge_spins="fixed"),
+                  "block": ising.metric_model(img),
+                  "symmetric": ising.metric_model(img, energy="symmetric"),
+                  "continuous": ising.torus((h, w), init="random", spins="continuous", seed=2)}
+        for name, model in models.items():
+            binary = model.kind in ("torus", "edge")
+            for kernel in (("packed", "fused", "rows") if binary else (None,)):
+                if kernel == "packed" and w % 32 or kernel == "fused" and w % 8:
+                    continue
+                cpu = ising.Simulation(model, seed=5, backend="cpu")
+                gpu = ising.Simulation(_cupy_model(model), seed=5, kernel=kernel)
+                tc = cpu.run(4, beta=0.6, record_every=2, frames=2, downscale=2)
+                tg = gpu.run(4, beta=0.6, record_every=2, frames=2, downscale=2)
+                same = (np.array_equal(cpu.spins, cp.asnumpy(gpu.spins))
+                        and np.array_equal(tc.energy, tg.energy)
+                        and np.array_equal(tc.magnetization, tg.magnetization)
+                        and np.array_equal(cpu.frame(), gpu.frame()))
+                if not same:
+                    print(f"MISMATCH {name} {kernel} {h}x{w}")
+                bad += not same
+    cp.cuda.Device().synchronize()
+    print(f"ising memcheck case done; {bad} mismatches")
+    return bad
+
+
+def _write(result, args, slug):
+    text = json.dumps(result, indent=2) + "\n"
+    dirs = [Path(args.out)]
+    if os.environ.get("OUT"):
+        dirs.append(Path(os.environ["OUT"]))
+    for out in dirs:
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / f"ising-gpu-{slug}.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    return path
 
 
 def main(argv=None):
@@ -88,65 +155,29 @@ def main(argv=None):
     ap.add_argument("--check-sweeps", type=int, default=3,
                     help="sweeps of the CPU comparison (0: skip)")
     ap.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
+    ap.add_argument("--scale", type=int, default=1, help="divide every lattice side by this")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    ap.add_argument("--memcheck-case", action="store_true",
+                    help="only run every kernel once on small lattices (for compute-sanitizer)")
     args = ap.parse_args(argv)
     if not gpu_available():
         print("bench_ising_gpu: no CUDA GPU visible to CuPy; nothing to do", file=sys.stderr)
         return 1
+    if args.memcheck_case:
+        return 1 if memcheck_case() else 0
     import cupy as cp
+    import numba
 
     props = cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)
     name = props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
-    scale = 8 if args.quick else 1
-    configs = [("torus", 4096 // scale), ("torus", 16384 // scale), ("torus", 32768 // scale),
-               ("edge", 16384 // scale), ("metric", 16384 // scale)]
-    rows = []
-    print(f"{'model':8s} {'shape':>13s} {'sweeps':>6s} {'seconds':>9s} {'flips/ns':>9s} "
-          f"{'bit-exact':>9s}")
-    for kind, n in configs:
-        model = _model(kind, n)
-        sim = ising.Simulation(_cupy_model(model), seed=1)
-        secs = _time_gpu(sim, args.sweeps, args.repeats)
-        fpns = args.sweeps * n * n / secs / 1e9
-        exact = _bit_exact(model, args.check_sweeps) if args.check_sweeps else None
-        del sim
-        cp.get_default_memory_pool().free_all_blocks()
-        rows.append({"model": kind if kind != "metric" else "metric-symmetric",
-                     "shape": [n, n], "sweeps": args.sweeps, "seconds": secs,
-                     "flips_per_ns": fpns, "bit_exact_vs_cpu": exact,
-                     "check_sweeps": args.check_sweeps})
-        print(f"{kind:8s} {n:>6d}x{n:<6d} {args.sweeps:6d} {secs:9.4f} {fpns:9.2f} "
-              f"{exact!s:>9s}")
-
-    # movie run: a frame every sweep on 2048^2 vs no frames
-    n = 2048 // (2 if args.quick else 1)
-    model = _model("torus", n)
-    sim = ising.Simulation(_cupy_model(model), seed=1)
-    plain = _time_gpu(sim, args.sweeps, args.repeats)
-    with tempfile.TemporaryDirectory() as tmp:
-        movie_secs = []
-        for r in range(args.repeats):
-            w = ising.MovieWriter(Path(tmp) / f"m{r}.mp4" if _has_ffmpeg()
-                                  else Path(tmp) / f"m{r}.gif", fps=25)
-            t0 = time.perf_counter()
-            sim.run(args.sweeps, beta=BETA, record_every=0, frames=1, movie=w)
-            sim._engine.sync()
-            t_sim = time.perf_counter() - t0
-            w.close()
-            movie_secs.append(t_sim)
-    msecs = float(np.median(movie_secs))
-    for label, secs in (("torus", plain), ("torus+movie", msecs)):
-        fpns = args.sweeps * n * n / secs / 1e9
-        rows.append({"model": label, "shape": [n, n], "sweeps": args.sweeps, "seconds": secs,
-                     "flips_per_ns": fpns, "bit_exact_vs_cpu": None,
-                     "frames": args.sweeps if label.endswith("movie") else 0})
-        print(f"{label:11s} {n:>5d}x{n:<5d} {args.sweeps:6d} {secs:9.4f} {fpns:9.2f}")
-    print(f"movie overhead: {msecs / plain:.2f}x the run without frames "
-          "(simulation side; the encoder runs in its own thread)")
-
-    import numba
-
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    scale = 8 if args.quick else args.scale
+    binary = ("packed", "fused", "rows")
+    configs = [("torus", 4096 // scale, binary), ("torus", 16384 // scale, binary),
+               ("torus", 32768 // scale, binary), ("edge", 16384 // scale, binary),
+               ("block", 16384 // scale, ("rows",)), ("symmetric", 16384 // scale, ("rows",)),
+               ("continuous", 8192 // scale, (None,))]
+    rows = []
     result = {
         "benchmark": "ising",
         "device": name,
@@ -158,15 +189,65 @@ def main(argv=None):
         "beta": BETA,
         "rows": rows,
     }
-    text = json.dumps(result, indent=2) + "\n"
-    dirs = [Path(args.out)]
-    if os.environ.get("OUT"):
-        dirs.append(Path(os.environ["OUT"]))
-    for out in dirs:
-        out.mkdir(parents=True, exist_ok=True)
-        path = out / f"ising-gpu-{slug}.json"
-        path.write_text(text)
-        print(f"wrote {path}")
+    print(f"{'model':11s} {'kernel':7s} {'shape':>13s} {'sweeps':>6s} {'seconds':>9s} "
+          f"{'flips/ns':>9s} {'bit-exact':>9s}")
+    for kind, n, kernels in configs:
+        model = _model(kind, n)
+        for kernel in kernels:
+            sim = ising.Simulation(_cupy_model(model), seed=1, kernel=kernel)
+            family = sim.kernel
+            secs = _time_gpu(sim, args.sweeps, args.repeats)
+            fpns = args.sweeps * n * n / secs / 1e9
+            exact = _bit_exact(model, args.check_sweeps, kernel) if args.check_sweeps else None
+            del sim
+            cp.get_default_memory_pool().free_all_blocks()
+            rows.append({"model": kind, "kernel": family, "shape": [n, n],
+                         "sweeps": args.sweeps, "seconds": secs, "flips_per_ns": fpns,
+                         "bit_exact_vs_cpu": exact, "check_sweeps": args.check_sweeps})
+            print(f"{kind:11s} {family:7s} {n:>6d}x{n:<6d} {args.sweeps:6d} {secs:9.4f} "
+                  f"{fpns:9.2f} {exact!s:>9s}")
+            _write(result, args, slug)
+
+    # recording the observables at the default interval, against no recording
+    n = 16384 // scale
+    sim = ising.Simulation(_cupy_model(_model("torus", n)), seed=1)
+    plain = _time_gpu(sim, args.sweeps, args.repeats)
+    every = sim.default_record_every
+    rec = _time_gpu(sim, args.sweeps, args.repeats, record_every=every)
+    rows.append({"model": "torus+record", "kernel": sim.kernel, "shape": [n, n],
+                 "sweeps": args.sweeps, "seconds": rec,
+                 "flips_per_ns": args.sweeps * n * n / rec / 1e9, "bit_exact_vs_cpu": None,
+                 "record_every": every, "cost_vs_sweeps": rec / plain})
+    print(f"recording every {every} sweeps: {rec / plain:.3f}x the sweeps alone")
+    del sim
+    cp.get_default_memory_pool().free_all_blocks()
+
+    # movie run: a frame every sweep on a 1024^2 metric model vs no frames
+    n = max(64, 1024 // max(1, scale // 8))
+    sim = ising.Simulation(_cupy_model(_model("block", n)), seed=1)
+    plain = _time_gpu(sim, args.sweeps, args.repeats)
+    with tempfile.TemporaryDirectory() as tmp:
+        movie_secs = []
+        for r in range(args.repeats):
+            w = ising.MovieWriter(Path(tmp) / f"m{r}.mp4" if _has_ffmpeg()
+                                  else Path(tmp) / f"m{r}.gif", fps=25)
+            _sync()
+            t0 = time.perf_counter()
+            sim.run(args.sweeps, beta=BETA, record_every=0, frames=1, movie=w)
+            _sync()
+            movie_secs.append(time.perf_counter() - t0)
+            w.close()
+    msecs = float(np.median(movie_secs))
+    for label, secs in (("block", plain), ("block+movie", msecs)):
+        fpns = args.sweeps * n * n / secs / 1e9
+        rows.append({"model": label, "kernel": sim.kernel, "shape": [n, n],
+                     "sweeps": args.sweeps, "seconds": secs, "flips_per_ns": fpns,
+                     "bit_exact_vs_cpu": None,
+                     "frames": args.sweeps if label.endswith("movie") else 0})
+        print(f"{label:11s} {n:>5d}x{n:<5d} {args.sweeps:6d} {secs:9.4f} {fpns:9.2f}")
+    print(f"movie overhead: {msecs / plain:.2f}x the run without frames "
+          "(simulation side; the encoder runs in its own thread)")
+    print(f"wrote {_write(result, args, slug)}")
     return 0
 
 

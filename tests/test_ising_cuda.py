@@ -9,7 +9,6 @@ import pytest
 
 from gpuent import ising
 from gpuent._backend import gpu_available
-from gpuent._kernels.ising import HALF, NEVER
 
 CUDA_DIR = Path(ising.__file__).parents[1] / "_kernels" / "ising" / "cuda"
 CU_FILES = sorted(CUDA_DIR.glob("*.cu"))
@@ -27,17 +26,32 @@ def test_cu_file_compiles_with_nvcc(cu, tmp_path):
     assert out.stat().st_size > 0
 
 
-def test_there_are_cuda_sources():
-    assert [p.name for p in CU_FILES] == ["ising.cu"]
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="nvcc not on PATH")
+def test_every_launched_kernel_is_an_entry_point_of_the_ptx(tmp_path):
+    import re
+
+    from gpuent._kernels.ising._cuda import KERNELS, SYNC_KERNELS
+
+    out = tmp_path / "ising.ptx"
+    r = subprocess.run(["nvcc", "-ptx", "-arch=compute_90", "--fmad=false", "-o", str(out),
+                        str(CUDA_DIR / "ising.cu")], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    ptx = out.read_text()
+    entries = dict(re.findall(r"\.entry (\w+)\(([^)]*)\)", ptx))
+    assert set(entries) == set(KERNELS)
+    for name, params in KERNELS.items():  # one PTX parameter per C parameter
+        assert entries[name].count(".param") == len(params), name
+        assert ("bar.sync" in ptx.split(f".entry {name}(")[1].split(".entry")[0]) == (
+            name in SYNC_KERNELS), name
 
 
-def _models(xp):
+def _models(xp, shape=(130, 198)):
     rng = np.random.default_rng(5)
-    img = (rng.random((130, 198)) * 255).astype(np.uint8)
-    letters = ising.letters_image((128, 200))
+    img = (rng.random(shape) * 255).astype(np.uint8)
+    letters = ising.letters_image(shape) if min(shape) >= 8 else img
     return {
-        "torus": ising.torus((130, 198), init="random", seed=1),
-        "continuous": ising.torus((130, 198), init="random", spins="continuous", seed=2),
+        "torus": ising.torus(shape, init="random", seed=1),
+        "continuous": ising.torus(shape, init="random", spins="continuous", seed=2),
         "edge": ising.edge_model(letters),
         "edge-fixed": ising.edge_model(img, edge_spins="fixed"),
         "block": ising.metric_model(letters),
@@ -52,17 +66,25 @@ def _to_cupy(model):
     return ising.IsingModel(model.kind, cp.asarray(model.spins), aux, model.edge_spins)
 
 
+_FAMILIES = {"torus": ("packed", "fused", "rows"), "edge": ("packed", "fused", "rows"),
+             "edge-fixed": ("packed", "fused", "rows"), "block": ("rows",),
+             "symmetric": ("rows",), "continuous": (None,)}
+
+
 @pytest.mark.gpu
 @gpu
-@pytest.mark.parametrize("name", ["torus", "continuous", "edge", "edge-fixed", "block",
-                                  "symmetric"])
-def test_cuda_equals_cpu_bit_for_bit(name):
+@pytest.mark.parametrize("name,kernel", [(n, k) for n, ks in _FAMILIES.items() for k in ks])
+@pytest.mark.parametrize("shape", [(130, 198), (128, 256)])
+def test_cuda_equals_cpu_bit_for_bit(name, kernel, shape):
     import cupy as cp
 
-    model = _models(np)[name]
+    model = _models(np, shape)[name]
+    w = model.shape[1]
+    if kernel == "packed" and w % 32 or kernel == "fused" and w % 8:
+        pytest.skip("width does not fit the kernel")
     sched = ising.piecewise(ising.linear(3.0, 0.05), ising.geometric(0.05, 2.0))
     cpu = ising.Simulation(model, seed=2**37 + 3, backend="cpu")
-    gpu_sim = ising.Simulation(_to_cupy(model), seed=2**37 + 3)
+    gpu_sim = ising.Simulation(_to_cupy(model), seed=2**37 + 3, kernel=kernel)
     assert gpu_sim.backend == "cuda"
     tc = cpu.run(300, beta=sched, record_every=7, frames=50)
     tg = gpu_sim.run(300, beta=sched, record_every=7, frames=50)
@@ -87,7 +109,7 @@ def test_cuda_exact_physics_1024():
     model = ising.torus((1024, 1024), init="up", xp=cp)
     sim = ising.Simulation(model, seed=11)
     sim.run(300, beta=b, record_every=0)
-    tr = sim.run(1000, beta=b)
+    tr = sim.run(1000, beta=b, record_every=2)
     assert abs(tr.energy.mean() - u) < 0.005
     assert abs(np.abs(tr.magnetization).mean() - m_exact) < 0.005
 
@@ -114,152 +136,176 @@ def test_cuda_movie_and_downscaled_frames(tmp_path):
                               ising.spins_to_frame(cp.asnumpy(dev.spins)))
 
 
-# ---- the .cu kernels run on the host (g++ with a tiny CUDA emulation), CPU CI only --------
-# Sites of one phase never see each other, so running the threads one after another gives
-# what the GPU gives. This checks the kernels' logic (Philox, counters, indices, tables,
-# observables, frames) where no GPU is present; the CuPy launcher is checked on a GPU.
-_EMU = r"""
-#include <cmath>
-#include <cstdlib>
-#include <cstddef>
-#include <cstring>
-using std::floor; using std::abs;
-struct emu_dim3 { unsigned x, y, z; };
-static emu_dim3 blockIdx, threadIdx, blockDim, gridDim;
-#define __global__
-#define __device__
-#define __forceinline__ inline
-static inline unsigned __umulhi(unsigned a, unsigned b)
-{ return (unsigned)(((unsigned long long)a * b) >> 32); }
-static inline float __fadd_rn(float a, float b) { volatile float r = a + b; return r; }
-static inline float __fsub_rn(float a, float b) { volatile float r = a - b; return r; }
-static inline float __fmul_rn(float a, float b) { volatile float r = a * b; return r; }
-static inline float __fdiv_rn(float a, float b) { volatile float r = a / b; return r; }
-static inline double __dadd_rn(double a, double b) { volatile double r = a + b; return r; }
-static inline double __dmul_rn(double a, double b) { volatile double r = a * b; return r; }
-template <class T> static inline T __shfl_down_sync(unsigned, T, int) { return 0; }
-static inline unsigned long long atomicAdd(unsigned long long *p, unsigned long long v)
-{ unsigned long long o = *p; *p += v; return o; }
-#include "KERNEL_FILE"
-#define LAUNCH(GX, GY, BX, BY, CALL) \
-  for (unsigned by_ = 0; by_ < (unsigned)(GY); ++by_) \
-  for (unsigned bx_ = 0; bx_ < (unsigned)(GX); ++bx_) \
-  for (unsigned ty_ = 0; ty_ < (unsigned)(BY); ++ty_) \
-  for (unsigned tx_ = 0; tx_ < (unsigned)(BX); ++tx_) { \
-    blockIdx = {bx_, by_, 0}; threadIdx = {tx_, ty_, 0}; \
-    blockDim = {(unsigned)(BX), (unsigned)(BY), 1}; gridDim = {(unsigned)(GX), (unsigned)(GY), 1}; \
-    CALL; }
-// kind: 0 torus, 1 edge, 2 continuous, 3 block, 4 symmetric (grid as in _cuda.py)
-extern "C" void emu_sweeps(int kind, void *s, const i8 *aux, const u64 *tables, int ntab,
-                           int H, int W, u32 k0, u32 k1, u32 sweep0, int nsweeps, int eidx)
-{
-  const int four = kind >= 3, groups = (W + 7) / 8, rows = four ? H / 2 : H;
-  const int gx = (groups + 31) / 32, gy = (rows + 7) / 8;
-  for (int t = 0; t < nsweeps; ++t) {
-    const u64 *thr = tables + (size_t)t * ntab;
-    const u32 sw = sweep0 + t;
-    for (u32 ph = 0; ph < (four ? 4u : 2u); ++ph) {
-      if (kind == 0) LAUNCH(gx, gy, 32, 8, ising_sweep_torus((i8 *)s, thr, H, W, k0, k1, sw, ph))
-      if (kind == 1) LAUNCH(gx, gy, 32, 8,
-          ising_sweep_edge((i8 *)s, aux, thr, H, W, k0, k1, sw, ph, eidx))
-      if (kind == 2) LAUNCH(gx, gy, 32, 8, ising_sweep_cont((float *)s, thr, H, W, k0, k1, sw, ph))
-      if (kind >= 3) LAUNCH(gx, gy, 32, 8,
-          ising_sweep_metric((i8 *)s, aux, thr, H, W, k0, k1, sw, ph, kind == 4))
-    }
-  }
-}
-extern "C" void emu_obs(int kind, const void *s, const i8 *aux, int H, int W, u64 *out)
-{
-  out[0] = out[1] = 0;
-  const int n = H * W, blocks = (n + 255) / 256;
-  if (kind == 2) { LAUNCH(blocks * 256, 1, 1, 1, ising_obs_cont((const float *)s, H, W, out)) }
-  else {
-    const int k = kind == 0 ? 0 : kind == 1 ? 1 : kind == 3 ? 2 : 3;
-    LAUNCH(blocks * 256, 1, 1, 1, ising_obs_int((const i8 *)s, aux, H, W, k, out))
-  }
-}
-extern "C" void emu_frame(int kind, const void *s, int H, int W, int k, u8 *out)
-{
-  const int fw = W / k, fh = H / k;
-  if (kind == 2)
-    LAUNCH((fw + 31) / 32, (fh + 7) / 8, 32, 8, ising_frame_f32((const float *)s, H, W, k, out))
-  else LAUNCH((fw + 31) / 32, (fh + 7) / 8, 32, 8, ising_frame_i8((const i8 *)s, H, W, k, out))
-}
-"""
+# ---- the .cu kernels run on the host (g++ with CUDA stand-ins: tests/ising_standin.py) ----
+# Every kernel family the engine launches, on lattices that exercise its paths (a tile larger
+# than the lattice, several tiles, widths that are and are not multiples of 8 and 32), driven
+# through the engine protocol by the real launcher against a stand-in CuPy: the lattice, the
+# observables and the frames must equal the cpu path bit for bit. Once more in a subprocess
+# under AddressSanitizer and UndefinedBehaviorSanitizer.
+SEED = 2**37 + 3
+SCHED = ising.piecewise(ising.linear(3.0, 0.05), ising.geometric(0.05, 2.0))
+SHAPES = {"small": (34, 64), "tiles": (40, 288), "odd8": (34, 70), "odd32": (40, 72),
+          "tiny": (2, 32), "narrow": (6, 8)}
+
+
+def _cases(shape_name, sweeps=6):
+    h, w = SHAPES[shape_name]
+    models = _models(np, (h, w))
+    betas = SCHED.values(sweeps)
+    out = {}
+    for name, families in _FAMILIES.items():
+        for kernel in families:
+            if kernel == "packed" and w % 32 or kernel == "fused" and w % 8:
+                continue
+            out[f"{shape_name}-{name}-{kernel}"] = dict(
+                model=models[name], seed=SEED, kernel=kernel, betas=betas,
+                record_at={sweeps // 2, sweeps}, downscales=[1, 2])
+    return out
+
+
+ALL_CASES = {k: v for s in SHAPES for k, v in _cases(s).items()}
+
+
+def _check_against_cpu(case, result):
+    model = case["model"]
+    spins, records, frames = result
+    cpu = ising.Simulation(model, seed=case["seed"], backend="cpu")
+    betas = np.asarray(case["betas"])
+    tr = cpu.run(len(betas), beta=betas, record_every=1)
+    assert spins.dtype == np.asarray(model.spins).dtype
+    assert np.array_equal(spins, cpu.spins)
+    assert not np.array_equal(spins, model.spins)
+    scale = cpu.size * (2**24 if model.continuous else 1)
+    want = [(tr.energy[t - 1], tr.magnetization[t - 1]) for t in sorted(case["record_at"])]
+    assert [(e / scale, m / scale) for e, m in records] == want
+    for k, frame in zip(case["downscales"], frames):
+        ref = ising.spins_to_frame(cpu.spins, k)
+        if k == 1 or not model.continuous:
+            assert np.array_equal(frame, ref)
+        else:  # float block means: summation order differs, at most one grey level
+            assert frame.shape == ref.shape and np.abs(frame.astype(int) - ref).max() <= 1
 
 
 @pytest.fixture(scope="module")
-def emulated(tmp_path_factory):
+def emu_lib(tmp_path_factory):
     import ctypes
+
+    if shutil.which("g++") is None:
+        pytest.skip("g++ not on PATH")
+    import ising_standin
+
+    return ctypes.CDLL(str(ising_standin.build(tmp_path_factory.mktemp("emu") / "emu.so")))
+
+
+@pytest.mark.parametrize("case", list(ALL_CASES))
+def test_every_kernel_emulated_on_host_equals_cpu(emu_lib, case):
+    import ising_standin
+
+    result = ising_standin.run_cases(emu_lib, {case: ALL_CASES[case]})[case]
+    _check_against_cpu(ALL_CASES[case], result)
+
+
+@pytest.mark.parametrize("kernel", ["packed", "fused", "rows"])
+@pytest.mark.parametrize("name", ["torus", "edge", "edge-fixed"])
+def test_emulated_kernels_at_extreme_betas(emu_lib, name, kernel):
+    # beta 0 and 1e-18 make every threshold 2**32 (acc = 16: nothing is compared), 40 makes
+    # every dE > 0 threshold 0; the 32-bit tables must still give the 64-bit rule's flips
+    import ising_standin
+
+    case = dict(model=_models(np, (34, 64))[name], seed=7, kernel=kernel,
+                betas=[0.0, 1e-18, 40.0, 0.44, 0.0, 40.0], record_at={2, 6}, downscales=[1])
+    _check_against_cpu(case, ising_standin.run_cases(emu_lib, {"c": case})["c"])
+
+
+def test_kernels_under_address_and_ub_sanitizers(tmp_path):
+    import pickle
+    import sys
+
+    import ising_standin
 
     gxx = shutil.which("g++")
     if gxx is None:
         pytest.skip("g++ not on PATH")
-    d = tmp_path_factory.mktemp("emu")
-    src = d / "emu.cpp"
-    src.write_text(_EMU.replace("KERNEL_FILE", str(CUDA_DIR / "ising.cu")))
-    lib = d / "emu.so"
-    r = subprocess.run([gxx, "-O1", "-ffp-contract=off", "-fno-fast-math", "-w", "-shared",
-                        "-fPIC", "-o", str(lib), str(src)], capture_output=True, text=True,
-                       timeout=300)
-    assert r.returncode == 0, r.stderr
-    return ctypes.CDLL(str(lib))
+    asan = subprocess.run([gxx, "-print-file-name=libasan.so"], capture_output=True,
+                          text=True).stdout.strip()
+    if not Path(asan).is_file():
+        pytest.skip("g++ has no AddressSanitizer runtime")
+    lib = ising_standin.build(tmp_path / "emu_san.so", sanitize=True)
+    # every kernel once: each family and model, the general-width path, several fused tiles
+    names = ["small-torus-packed", "small-edge-fixed-packed", "small-torus-fused",
+             "small-edge-rows", "small-block-rows", "small-symmetric-rows",
+             "small-continuous-None", "odd8-torus-rows", "odd8-symmetric-rows",
+             "tiles-edge-fused"]
+    cases = {k: ALL_CASES[k] for k in names}
+    (tmp_path / "in.pkl").write_bytes(pickle.dumps(cases))
+    import os
+
+    env = dict(os.environ, LD_PRELOAD=asan, ASAN_OPTIONS="detect_leaks=0:abort_on_error=1",
+               UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1",
+               PYTHONPATH=os.pathsep.join([str(Path(__file__).parents[1]),
+                                           os.environ.get("PYTHONPATH", "")]))
+    r = subprocess.run([sys.executable, ising_standin.__file__, str(lib),
+                        str(tmp_path / "in.pkl"), str(tmp_path / "out.pkl")],
+                       capture_output=True, text=True, timeout=600, env=env)
+    assert r.returncode == 0, r.stderr[-6000:]
+    assert "runtime error" not in r.stderr, r.stderr[-6000:]  # UBSan
+    results = pickle.loads((tmp_path / "out.pkl").read_bytes())
+    assert set(results) == set(cases)
+    for name, case in cases.items():
+        _check_against_cpu(case, results[name])
 
 
-_KIND = {"torus": 0, "edge": 1, "continuous": 2, "block": 3, "symmetric": 4}
+def test_table32_is_the_64_bit_rule():
+    from gpuent._kernels.ising import thresholds
+    from gpuent._kernels.ising._cuda import table32
+
+    words = np.array([0, 1, 2**31 - 1, 2**31, 2**32 - 2, 2**32 - 1], dtype=np.uint64)
+    for beta in (0.0, 1e-300, 1e-17, 1e-9, 0.05, 0.44, 1.0, 3.0, 40.0):
+        t = thresholds(beta, False)
+        t32, acc = table32(t)
+        assert acc >= 8 and t32.dtype == np.uint32
+        for idx in range(len(t)):
+            w = np.unique(np.concatenate([words, np.clip(t[idx] + np.array([-1, 0, 1]), 0,
+                                                         2**32 - 1).astype(np.uint64)]))
+            want = w < t[idx]
+            got = (idx <= acc) | (w.astype(np.uint32) < t32[idx])
+            assert np.array_equal(got, want), (beta, idx)
 
 
-@pytest.mark.parametrize("name", ["torus", "continuous", "edge", "edge-fixed", "block",
-                                  "symmetric"])
-def test_cuda_kernels_emulated_on_host_equal_cpu(emulated, name):
-    import ctypes
+def test_kernel_family_choices_and_errors():
+    from gpuent._kernels.ising._cuda import kernel_family
 
-    from gpuent._kernels.ising import philox_key, thresholds
-
-    model = _models(np)[name]
-    seed, n = 2**37 + 3, 12
-    sched = ising.piecewise(ising.linear(3.0, 0.05), ising.geometric(0.05, 2.0))
-    betas = sched.values(n)
-    cpu = ising.Simulation(model, seed=seed, backend="cpu")
-    tc = cpu.run(n, beta=sched, record_every=n, frames=n)
-    s = np.array(model.spins, copy=True)
-    aux = np.ascontiguousarray(model.aux if model.aux is not None else np.zeros((1, 1)),
-                               dtype=np.int8)
-    tables = np.ascontiguousarray(np.stack([thresholds(b, model.continuous) for b in betas]))
-    k0, k1 = philox_key(seed)
-    eidx = NEVER if model.edge_spins == "fixed" else HALF
-    h, w = s.shape
-    ptr = ctypes.c_void_p
-    emulated.emu_sweeps(_KIND[model.kind], ptr(s.ctypes.data), ptr(aux.ctypes.data),
-                        ptr(tables.ctypes.data), tables.shape[1], h, w, ctypes.c_uint32(k0),
-                        ctypes.c_uint32(k1), ctypes.c_uint32(0), n, eidx)
-    assert np.array_equal(s, cpu.spins)
-    out = np.zeros(2, np.uint64)
-    emulated.emu_obs(_KIND[model.kind], ptr(s.ctypes.data), ptr(aux.ctypes.data), h, w,
-                     ptr(out.ctypes.data))
-    e, m = (int(v) for v in out.view(np.int64))
-    if model.continuous:  # as CudaEngine.observables
-        e -= 2 * h * w * 2**24
-    scale = h * w * (2**24 if model.continuous else 1)
-    assert (e / scale, m / scale) == (tc.energy[-1], tc.magnetization[-1])
-    for k in (1, 2):
-        frame = np.zeros((h // k, w // k), np.uint8)
-        emulated.emu_frame(_KIND[model.kind], ptr(s.ctypes.data), h, w, k,
-                           ptr(frame.ctypes.data))
-        want = ising.spins_to_frame(s, k)
-        if k == 1 or not model.continuous:
-            assert np.array_equal(frame, want)
-        else:  # float block means: summation order differs, at most one grey level
-            assert np.abs(frame.astype(int) - want).max() <= 1
+    assert kernel_family("torus", (8, 64)) == "packed"
+    assert kernel_family("edge", (8, 72)) == "fused"
+    assert kernel_family("torus", (8, 70)) == "rows"
+    assert kernel_family("symmetric", (8, 64)) == "rows"
+    assert kernel_family("continuous", (8, 64)) == "cont"
+    assert kernel_family("torus", (8, 64), "rows") == "rows"
+    with pytest.raises(ValueError, match="multiple of 32"):
+        kernel_family("torus", (8, 72), "packed")
+    with pytest.raises(ValueError, match="multiple of 8"):
+        kernel_family("edge", (8, 70), "fused")
+    with pytest.raises(ValueError, match="binary torus and edge"):
+        kernel_family("block", (8, 64), "packed")
+    with pytest.raises(ValueError, match="continuous"):
+        kernel_family("continuous", (8, 64), "packed")
+    with pytest.raises(ValueError, match="unknown kernel"):
+        kernel_family("torus", (8, 64), "tensor")
 
 
-def test_cuda_launcher_imports_without_cupy():
-    from gpuent._kernels.ising import _cuda
-
-    assert "ising_sweep_torus" in _cuda.cuda_source()
-    for name in ("ising_sweep_edge", "ising_sweep_cont", "ising_sweep_metric", "ising_obs_int",
-                 "ising_obs_cont", "ising_frame_i8", "ising_frame_f32"):
-        assert f"void {name}(" in _cuda.cuda_source()
+def test_packed_and_kernel_need_the_cuda_path():
+    model = ising.torus((8, 64), init="random", seed=0)
+    with pytest.raises(ValueError, match="cuda backend"):
+        ising.Simulation(model, packed=True)
+    with pytest.raises(ValueError, match="cuda backend"):
+        ising.Simulation(model, backend="reference", kernel="rows")
+    with pytest.raises(ValueError, match="contradicts"):
+        ising.Simulation(model, packed=True, kernel="rows")
+    with pytest.raises(ValueError, match="contradicts"):
+        ising.Simulation(model, packed=False, kernel="packed")
+    with pytest.raises(TypeError):
+        ising.Simulation(model, packed="yes")
+    assert ising.Simulation(model, packed=False).backend == "cpu"
 
 
 def test_pending_frames_are_resolved_by_the_writer(tmp_path):
@@ -283,211 +329,46 @@ def test_pending_frames_are_resolved_by_the_writer(tmp_path):
         assert im.n_frames == 2 and im.size == (6, 4)
 
 
-# ---- the CuPy launcher (_cuda.CudaEngine) against a stand-in CuPy, CPU CI only ----------
-# Kernels run through the host emulation above (one generated entry point per kernel);
-# every argument is checked against the kernel's C signature (numpy scalars of the exact
-# width: CuPy passes a Python int as 8 bytes), every launch must be on a non-blocking
-# stream, and frames must be copied into pinned buffers without blocking.
-_SIG = r'extern "C" __global__ void (\w+)\(([^)]*)\)'
-_CTYPE = {"i8": np.int8, "u8": np.uint8, "u64": np.uint64, "float": np.float32}
+# ---- the public Simulation on the cuda path, against the stand-in CuPy ------------------
+# Only the backend choice is patched (there is no GPU to choose): the engine, the launcher,
+# the record buffer, the pinned frame buffers and the movie writer thread are the real ones.
+@pytest.mark.parametrize("name,kernel", [("torus", None), ("torus", "fused"),
+                                         ("edge", "rows"), ("edge-fixed", None),
+                                         ("symmetric", None), ("continuous", None)])
+def test_simulation_on_stand_in_cupy_equals_cpu(emu_lib, monkeypatch, tmp_path, name, kernel):
+    import ising_standin
 
+    from gpuent.ising import simulation
 
-def _kernel_signatures():
-    import re
-
-    sigs = {}
-    for name, params in re.findall(_SIG, (CUDA_DIR / "ising.cu").read_text()):
-        out = []
-        for p in params.split(","):
-            words = p.replace("*", " * ").split()
-            ptr = "*" in words
-            words = [w for w in words if w not in ("const", "*")]
-            out.append((words[0], ptr, words[1]))
-        sigs[name] = out
-    return sigs
-
-
-@pytest.fixture(scope="module")
-def launchers(tmp_path_factory):
-    gxx = shutil.which("g++")
-    if gxx is None:
-        pytest.skip("g++ not on PATH")
-    import ctypes
-
-    sigs = _kernel_signatures()
-    wrappers = []
-    for name, params in sigs.items():
-        decl = ", ".join(f"{'const ' if ptr else ''}{t} {'*' if ptr else ''}{n}"
-                         for t, ptr, n in params)
-        wrappers.append(f'extern "C" void emu_{name}(unsigned gx, unsigned gy, unsigned bx, '
-                        f'unsigned by, {decl}) {{ LAUNCH(gx, gy, bx, by, '
-                        f'{name}({", ".join(f"({t} *){n}" if p else n for t, p, n in params)})) }}')
-    d = tmp_path_factory.mktemp("launch")
-    src = d / "launch.cpp"
-    src.write_text(_EMU.replace("KERNEL_FILE", str(CUDA_DIR / "ising.cu")) + "\n".join(wrappers))
-    lib = d / "launch.so"
-    r = subprocess.run([gxx, "-O1", "-ffp-contract=off", "-fno-fast-math", "-w", "-shared",
-                        "-fPIC", "-o", str(lib), str(src)], capture_output=True, text=True,
-                       timeout=300)
-    assert r.returncode == 0, r.stderr
-    return ctypes.CDLL(str(lib)), sigs
-
-
-def _fake_cupy(lib, sigs):
-    import ctypes
-    import types
-
-    class DevArray(np.ndarray):
-        def get(self, stream=None, order="C", out=None, blocking=True):
-            if out is None:
-                return np.array(self)
-            assert isinstance(out, Pinned), "async copies need a pinned buffer"
-            assert stream is not None and stream.non_blocking and not blocking
-            assert out.shape == self.shape and out.dtype == self.dtype
-            np.copyto(out, self)
-            return out
-
-        def fill(self, v):
-            assert stack[-1].non_blocking
-            self[...] = v
-
-    class Pinned(np.ndarray):
-        pass
-
-    class Event:
-        def synchronize(self):
-            pass
-
-    class Stream:
-        def __init__(self, null=False, non_blocking=False):
-            self.non_blocking = non_blocking
-            self.waited = []
-
-        def __enter__(self):
-            stack.append(self)
-            return self
-
-        def __exit__(self, *exc):
-            stack.pop()
-
-        def record(self, event=None):
-            return Event()
-
-        def wait_event(self, event):
-            assert isinstance(event, Event)
-            self.waited.append(event)
-
-        def synchronize(self):
-            pass
-
-    null = Stream(null=True)
-    stack = [null]
-
-    def dev(a, dtype=None):
-        return np.array(np.asarray(a), dtype=dtype, order="C", copy=True).view(DevArray)
-
-    class Kernel:
-        def __init__(self, name):
-            self.name, self.params = name, sigs[name]
-            self.fn = getattr(lib, f"emu_{name}")
-
-        def __call__(self, grid, block, args, shared_mem=0):
-            assert stack[-1].non_blocking, f"{self.name} launched on the default stream"
-            assert len(args) == len(self.params), self.name
-            grid = tuple(grid) + (1,) * (3 - len(grid))
-            block = tuple(block) + (1,) * (3 - len(block))
-            assert all(isinstance(v, int) and v > 0 for v in grid + block), (self.name, grid)
-            cargs = []
-            for (t, ptr, n), a in zip(self.params, args):
-                if ptr:
-                    assert isinstance(a, DevArray) and a.flags.c_contiguous, (self.name, n)
-                    assert a.dtype == _CTYPE[t], (self.name, n, a.dtype)
-                    cargs.append(ctypes.c_void_p(a.ctypes.data))
-                elif t == "int":
-                    assert type(a) is np.int32, (self.name, n, type(a))
-                    cargs.append(ctypes.c_int32(int(a)))
-                else:
-                    assert t == "u32" and type(a) is np.uint32, (self.name, n, type(a))
-                    cargs.append(ctypes.c_uint32(int(a)))
-            gx, gy, bx, by = grid[0], grid[1], block[0], block[1]
-            if self.name.startswith("ising_obs"):  # emulated shuffles: one thread per block
-                assert gy == by == 1
-                gx, bx = gx * bx, 1
-            self.fn(ctypes.c_uint(gx), ctypes.c_uint(gy), ctypes.c_uint(bx), ctypes.c_uint(by),
-                    *cargs)
-
-    class RawModule:
-        def __init__(self, *, code, options=()):
-            assert isinstance(options, tuple) and "--fmad=false" in options
-            self.code, self.compiled = code, False
-
-        def compile(self):
-            self.compiled = True
-
-        def get_function(self, name):
-            return Kernel(name)
-
-    class Device:
-        id = 0
-
-        def __init__(self, i=0):
-            pass
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            pass
-
-    cuda = types.SimpleNamespace(Stream=Stream, Event=Event, Device=Device,
-                                 get_current_stream=lambda: stack[-1])
-    cp = types.ModuleType("cupy")
-    cp.__dict__.update(
-        cuda=cuda, RawModule=RawModule, ndarray=DevArray, int8=np.int8, uint8=np.uint8,
-        float32=np.float32, uint64=np.uint64, array=lambda a, dtype=None, order="C", copy=True:
-        dev(a, dtype), asarray=lambda a, dtype=None: a if isinstance(a, DevArray) and (
-            dtype is None or a.dtype == dtype) else dev(a, dtype),
-        ascontiguousarray=lambda a: a if a.flags.c_contiguous else dev(a),
-        zeros=lambda shape, dtype: dev(np.zeros(shape, dtype)),
-        empty=lambda shape, dtype: dev(np.zeros(shape, dtype)),
-        asnumpy=lambda a, stream=None, out=None, blocking=True: np.array(a))
-    cpx = types.ModuleType("cupyx")
-    cpx.empty_pinned = lambda shape, dtype=float, order="C": np.zeros(shape, dtype).view(Pinned)
-    return cp, cpx
-
-
-@pytest.mark.parametrize("name", ["torus", "continuous", "edge", "edge-fixed", "block",
-                                  "symmetric"])
-def test_cuda_launcher_with_stand_in_cupy_equals_cpu(launchers, monkeypatch, tmp_path, name):
-    import sys
-
-    from gpuent._kernels.ising import _cuda
-
-    cp, cpx = _fake_cupy(*launchers)
-    monkeypatch.setitem(sys.modules, "cupy", cp)
-    monkeypatch.setitem(sys.modules, "cupyx", cpx)
-    _cuda.module.cache_clear()
+    model = _models(np, (34, 64))[name]
+    remove = ising_standin.install(emu_lib)
     try:
-        model = _models(np)[name]
-        sched = ising.piecewise(ising.linear(3.0, 0.05), ising.geometric(0.05, 2.0))
-        cpu = ising.Simulation(model, seed=2**37 + 3, backend="cpu")
-        dev = ising.Simulation(model, seed=2**37 + 3, backend="cpu")
-        dev._engine = _cuda.CudaEngine(model, dev.key)
-        tc = cpu.run(9, beta=sched, record_every=3, frames=2)
-        td = dev.run(9, beta=sched, record_every=3, frames=2)
+        choose = simulation.choose_backend
+        monkeypatch.setattr(simulation, "choose_backend",
+                            lambda req, xp, av: "cuda" if req == "cuda" else choose(req, xp, av))
+        dev = ising.Simulation(model, seed=SEED, backend="cuda", kernel=kernel)
+        cpu = ising.Simulation(model, seed=SEED, backend="cpu")
+        assert (dev.backend, cpu.backend) == ("cuda", "cpu") and cpu.kernel is None
+        tc = cpu.run(9, beta=SCHED, record_every=3, frames=2)
+        td = dev.run(9, beta=SCHED, record_every=3, frames=2)
         assert np.array_equal(np.asarray(dev.spins), cpu.spins)
+        assert np.array_equal(tc.sweep, td.sweep) and len(td.sweep) == 3
         assert np.array_equal(tc.energy, td.energy)
         assert np.array_equal(tc.magnetization, td.magnetization)
+        assert dev.observables() == cpu.observables()
         assert len(td.frames) == 4 and all(np.array_equal(a, b)
                                            for a, b in zip(tc.frames, td.frames))
-        # frames through the writer thread (pinned double buffer), then another downscale
-        dev.run(5, beta=0.5, frames=1, movie=tmp_path / "m.gif")
-        cpu.run(5, beta=0.5, record_every=0)
+        # the default interval on the cuda path, frames through the writer thread
+        every = dev.default_record_every
+        assert every == 64 and cpu.default_record_every == 1  # 34 x 64 spins: launch-bound
+        td = dev.run(64, beta=0.5, frames=16, movie=tmp_path / "m.gif")
+        tc = cpu.run(64, beta=0.5, record_every=every)
+        assert list(td.sweep) == [73] and np.array_equal(tc.energy, td.energy)
         from PIL import Image
 
         with Image.open(tmp_path / "m.gif") as im:
-            assert im.n_frames == 5
-            im.seek(4)
+            assert im.n_frames == 4
+            im.seek(3)
             assert np.array_equal(np.asarray(im.convert("L")), ising.spins_to_frame(cpu.spins))
         f2 = dev.frame(downscale=2)
         want = ising.spins_to_frame(cpu.spins, 2)
@@ -495,4 +376,4 @@ def test_cuda_launcher_with_stand_in_cupy_equals_cpu(launchers, monkeypatch, tmp
             1 if model.continuous else 0)
         assert dev.frame(downscale=1000).shape == ising.spins_to_frame(cpu.spins, 1000).shape
     finally:
-        _cuda.module.cache_clear()
+        remove()

@@ -7,7 +7,8 @@
 (10,)
 
 Models: :func:`torus`, :func:`edge_model`, :func:`metric_model`; dynamics:
-:class:`Simulation` (counter-based Metropolis, the same lattice on every backend);
+:class:`Simulation` (counter-based Metropolis, the same lattice on every backend; on the
+GPU binary lattices are kept at 1 bit per spin when their width is a multiple of 32);
 schedules: :func:`constant`, :func:`linear`, :func:`geometric`, :func:`logarithmic`,
 :func:`arctan`, :func:`piecewise`; movies: :func:`write_movie`, :class:`MovieWriter`.
 """

@@ -11,7 +11,8 @@ counter-based random numbers, so a seed gives the same lattice on every path
 * phase ``(i + j) % 2`` (2-phase) or ``2 (i % 2) + j % 2`` (4-phase), in increasing order;
 * accept iff ``word < T[index(dE)]``, ``T = floor(2**32 exp(-beta dE))`` from a host table.
 
-Details in :mod:`gpuent._kernels.ising`.
+Details in :mod:`gpuent._kernels.ising`; the engines that run each path (one small
+protocol) in :mod:`gpuent._kernels.ising.engines`.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._backend import array_namespace, choose_backend, to_numpy
-from .._kernels.ising import FIXED_SCALE, HALF, NEVER, philox_key, thresholds
+from .._backend import array_namespace, choose_backend
+from .._kernels.ising import FIXED_SCALE, philox_key, thresholds
+from .._kernels.ising.engines import open_engine
 from .models import IsingModel
-from .movie import MovieWriter, spins_to_frame
+from .movie import MovieWriter
 from .schedules import as_schedule
 
 __all__ = ["Simulation", "Trace"]
@@ -53,66 +55,6 @@ class Trace:
         return len(self.sweep)
 
 
-class _RefEngine:
-    def __init__(self, model: IsingModel, key):
-        from .._kernels.ising import reference
-
-        self._ref = reference
-        self.xp = array_namespace(model.spins)
-        self.kind = model.kind
-        self.s = self.xp.asarray(model.spins, copy=True)
-        self.aux = model.aux
-        self.key = key
-        self.edge_index = NEVER if model.edge_spins == "fixed" else HALF
-        self.device = getattr(self.s, "device", None)
-
-    def sweep(self, t, table):
-        tab = self.xp.asarray(table, device=self.device)
-        self.s = self._ref.sweep(self.xp, self.kind, self.s, self.aux, t, self.key, tab,
-                                 self.edge_index)
-
-    def observables(self):
-        return self._ref.observables(self.xp, self.kind, self.s, self.aux)
-
-    def frame(self, downscale=1):
-        return spins_to_frame(to_numpy(self.s), downscale)
-
-    @property
-    def spins(self):
-        return self.s
-
-    def sync(self):
-        pass
-
-
-class _CpuEngine:
-    def __init__(self, model: IsingModel, key):
-        from .._kernels.ising import _cpu
-
-        self._cpu = _cpu
-        self.kind = model.kind
-        self.s = np.array(model.spins, copy=True, order="C")
-        self.aux = None if model.aux is None else np.ascontiguousarray(model.aux)
-        self.key = key
-        self.edge_index = NEVER if model.edge_spins == "fixed" else HALF
-
-    def sweep(self, t, table):
-        self._cpu.sweep(self.kind, self.s, self.aux, t, self.key, table, self.edge_index)
-
-    def observables(self):
-        return self._cpu.observables(self.kind, self.s, self.aux)
-
-    def frame(self, downscale=1):
-        return spins_to_frame(self.s, downscale)
-
-    @property
-    def spins(self):
-        return self.s
-
-    def sync(self):
-        pass
-
-
 class Simulation:
     """Metropolis dynamics of an Ising model.
 
@@ -126,9 +68,22 @@ class Simulation:
         Philox key, ``0 <= seed < 2**64``.
     backend : None | "reference" | "cpu" | "cuda"
         None picks the fastest path for the model's arrays.
+    packed : None | bool
+        ``cuda`` path only: keep a binary torus or edge lattice at 1 bit per spin (its width
+        a multiple of 32). None does so whenever it applies; the lattice, observables and
+        frames are the same bit for bit either way.
+    kernel : None | "packed" | "fused" | "rows"
+        ``cuda`` path only, for benchmarks and tests: the kernel family (``"fused"``: both
+        colour phases in one launch, int8 torus and edge models with a width that is a
+        multiple of 8; ``"rows"``: one launch per phase, any integer model). None picks.
+
+    Raises
+    ------
+    ValueError
+        For ``packed=True`` or a ``kernel`` that cannot serve the model or path.
     """
 
-    def __init__(self, model: IsingModel, *, seed=0, backend=None):
+    def __init__(self, model: IsingModel, *, seed=0, backend=None, packed=None, kernel=None):
         if not isinstance(model, IsingModel):
             raise TypeError("model must come from ising.torus, ising.edge_model or "
                             f"ising.metric_model, got {type(model).__name__}")
@@ -137,21 +92,40 @@ class Simulation:
         self.key = philox_key(seed)
         xp = array_namespace(model.spins)
         self.backend = choose_backend(backend, xp, ("reference", "cpu", "cuda"))
-        if self.backend == "cpu":
-            self._engine = _CpuEngine(model, self.key)
-        elif self.backend == "cuda":
-            from .._kernels.ising._cuda import CudaEngine
+        if packed is not None and not isinstance(packed, (bool, np.bool_)):
+            raise TypeError(f"packed must be None, True or False, got {packed!r}")
+        if packed is not None and kernel is not None and bool(packed) != (kernel == "packed"):
+            raise ValueError(f"packed={packed} contradicts kernel={kernel!r}; give one of them")
+        if packed:
+            kernel = "packed"
+        elif packed is False and kernel is None and self.backend == "cuda":
+            from .._kernels.ising._cuda import kernel_family
 
-            self._engine = CudaEngine(model, self.key)
-        else:
-            self._engine = _RefEngine(model, self.key)
+            kernel = "fused" if kernel_family(model.kind, model.shape) == "packed" else None
+        self._engine = open_engine(self.backend, model, self.key, kernel=kernel)
         self.sweeps_done = 0
         self._tables = {}
 
     # ---- state ------------------------------------------------------------------------
     @property
+    def kernel(self):
+        """The cuda path's kernel family (``"packed"``, ``"fused"``, ``"rows"``, ``"cont"``);
+        None on the other paths."""
+        return getattr(self._engine, "family", None)
+
+    @property
+    def default_record_every(self) -> int:
+        """The recording interval of :meth:`run` when ``record_every`` is not given."""
+        return self._engine.default_record_every
+
+    @property
     def spins(self):
-        """The current lattice, in the model's namespace (and device)."""
+        """The current lattice, in the model's namespace (and device).
+
+        On the cuda path the fused kernels alternate between two buffers and a packed
+        lattice is unpacked into a new int8 array: read it (or write it) before the next
+        :meth:`run`, and take it again afterwards.
+        """
         return self._engine.spins
 
     @property
@@ -165,7 +139,8 @@ class Simulation:
 
     def observables(self) -> tuple[float, float]:
         """``(energy per spin, mean spin)`` of the current lattice (exact integer sums)."""
-        e, m = self._engine.observables()
+        self._engine.record()
+        e, m = self._engine.take_records()[-1]
         scale = self.size * (FIXED_SCALE if self.model.continuous else 1)
         return e / scale, m / scale
 
@@ -183,7 +158,7 @@ class Simulation:
         return tab
 
     # ---- dynamics -----------------------------------------------------------------------
-    def run(self, sweeps, *, beta, record_every=1, frames=None, progress=None, movie=None,
+    def run(self, sweeps, *, beta, record_every=None, frames=None, progress=None, movie=None,
             fps=25, downscale=1) -> Trace:
         """Run ``sweeps`` Metropolis sweeps.
 
@@ -195,8 +170,12 @@ class Simulation:
             them, a sweep attempts every site exactly once, in colour-phase order.
         beta : float | array | callable | Schedule | str
             Inverse temperature per sweep (see :mod:`gpuent.ising.schedules`).
-        record_every : int
+        record_every : int, optional
             Record energy and magnetization after every ``record_every``-th sweep (0: never).
+            Default: 1 on the reference and cpu paths; on the cuda path 16 (64 below 2**20
+            spins), so that the observables (one pass over the lattice) cost under 5 % of
+            the sweeps (:attr:`default_record_every`). Records are queued on the device and
+            read back once, at the end of the run.
         frames : int, optional
             Take a uint8 frame after every ``frames``-th sweep: kept in ``trace.frames``, or
             streamed to ``movie``. Frames fall between sweeps only (the notebook took one
@@ -218,6 +197,8 @@ class Simulation:
             raise ValueError(f"sweeps must be >= 0, got {sweeps}")
         if self.sweeps_done + sweeps >= 2**32:
             raise ValueError("at most 2**32 sweeps per simulation (the Philox counter)")
+        if record_every is None:
+            record_every = self._engine.default_record_every
         record_every = int(record_every or 0)
         if record_every < 0:
             raise ValueError(f"record_every must be >= 0, got {record_every}")
@@ -234,7 +215,7 @@ class Simulation:
         own_writer = movie is not None and not isinstance(movie, MovieWriter)
         writer = MovieWriter(movie, fps=fps) if own_writer else movie
         kept = [] if (frames and writer is None) else None
-        rec_t, rec_b, rec_e, rec_m = [], [], [], []
+        rec_t, rec_b = [], []
         if progress is None:
             progress = sys.stderr.isatty() and sweeps * self.size >= 2e8
         bar = None
@@ -253,11 +234,9 @@ class Simulation:
                 self._engine.sweep(self.sweeps_done, self._table(b))
                 self.sweeps_done += 1
                 if record_every and (t + 1) % record_every == 0:
-                    e, m = self.observables()
+                    self._engine.record()
                     rec_t.append(self.sweeps_done)
                     rec_b.append(b)
-                    rec_e.append(e)
-                    rec_m.append(m)
                 if frames and (t + 1) % frames == 0:
                     f = self._engine.frame(downscale)
                     nframes += 1
@@ -272,6 +251,7 @@ class Simulation:
             trace.interrupted = True
             raise
         finally:
+            records = self._engine.take_records()  # also drops them after an interrupt
             self._engine.sync()
             if bar is not None:
                 bar.close()
@@ -285,8 +265,9 @@ class Simulation:
                     writer.abort()
         trace.sweep = np.asarray(rec_t, dtype=np.int64)
         trace.beta = np.asarray(rec_b, dtype=np.float64)
-        trace.energy = np.asarray(rec_e, dtype=np.float64)
-        trace.magnetization = np.asarray(rec_m, dtype=np.float64)
+        scale = self.size * (FIXED_SCALE if self.model.continuous else 1)
+        trace.energy = np.asarray([e / scale for e, _ in records], dtype=np.float64)
+        trace.magnetization = np.asarray([m / scale for _, m in records], dtype=np.float64)
         trace.frame_count = nframes
         trace.seconds = time.perf_counter() - t0
         return trace
