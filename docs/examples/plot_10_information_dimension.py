@@ -72,9 +72,8 @@ fig.tight_layout()
 # so the procedure behind 0.498 cannot be reproduced exactly. gpuent sums the samples
 # themselves over the finest cells, which is exact for a probability mass on a grid.
 #
-# For the Gaussian both methods give about 1 (gpuent 0.995: the 256 samples cover the
-# Gaussian only to 5 sigma and the finest cells resolve its width with few samples, so the
-# entropy grows slightly slower than log2 of the number of cells). The camera's intensity
-# distribution (0.961) is a different picture from the notebook's ``test.jpg`` (0.983); both
-# are close to 1: an 8-bit histogram behaves like a density at these scales, with the dips
-# of its empty and rare levels pulling the slope a little below 1.
+# For the Gaussian both give about 1. gpuent fits cells of 1 to 16 samples; 16 samples are
+# 0.6 sigma of this Gaussian (sigma = 25.6 samples), not yet small against its width, which
+# puts the fit 0.5% below 1. The camera's intensity distribution (0.961) is a different
+# picture from the notebook's ``test.jpg`` (0.983), measured by a different method; both
+# are close to 1, as expected of a histogram that behaves like a density at these scales.
