@@ -28,9 +28,11 @@ fig.tight_layout()
 
 # %%
 # The notebook's run: 10^6 single-site steps are about 109 sweeps of 96 x 96 sites. With the
-# notebook's pace (``steps_per_sweep=N``) beta stays at 0.5, near the critical 0.44, so the
-# letters dissolve into fluctuating domains bounded by the fixed edge outlines; the edge
-# pixels themselves flip at random (see the fidelity notes in :doc:`/user_guide/ising`).
+# notebook's pace (``steps_per_sweep=N``) beta stays at 0.5, a little on the ordered side of
+# the critical 0.44: the large white background stays white with thermal flecks, while the
+# thin letter strokes, cut off from it by their edge outlines and bordered by edge pixels
+# that flip at random (see the fidelity notes in :doc:`/user_guide/ising`), break up into
+# noise.
 
 sim = ising.Simulation(model, seed=0)
 trace = sim.run(109, beta=ising.arctan(0.5, steps_per_sweep=96 * 96), frames=3,

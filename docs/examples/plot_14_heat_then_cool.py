@@ -14,6 +14,8 @@ from matplotlib import animation
 
 from gpuent import ising
 
+# sphinx_gallery_thumbnail_number = 2
+
 letters = ising.letters_image((96, 96))
 beta = ising.piecewise(ising.linear(4, 1e-3), ising.linear(1e-3, 4))
 
