@@ -2,6 +2,7 @@
 #   make demo   - create .venv, install gpuent with the plot and io extras (matplotlib figures,
 #                 16-bit and multi-page TIFF, Zarr), write the demo pictures into demo/
 #   make test   - install gpuent[test] into .venv and run ruff + the test suite
+#   make docs   - install gpuent[docs] into .venv and build the site into docs/_build/html
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -10,7 +11,7 @@ PIP    := $(BIN)/python -m pip
 # (a CI cache of this folder makes a run skip the 30-50 s first compile of each kernel)
 NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean docs
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,12 +25,20 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(PIP) install -q -e ".[test]"
 	touch $@
 
+$(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
+	$(PIP) install -q -e ".[docs]"
+	touch $@
+
 demo: $(VENV)/.installed
 	$(BIN)/gpuent demo --out demo
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check gpuent tests benchmarks
 	NUMBA_CACHE_DIR=$(NUMBA_CACHE_DIR) $(BIN)/python -m pytest -q tests
+
+# Sphinx + numpydoc + sphinx-gallery; every gallery example runs; any warning fails the build.
+docs: $(VENV)/.installed-docs
+	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_local_entropy.py

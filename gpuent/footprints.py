@@ -21,7 +21,7 @@ def disk(radius: int) -> np.ndarray:
 
 
 def diamond(radius: int) -> np.ndarray:
-    """Boolean diamond: |x| + |y| <= r."""
+    """Boolean diamond: ``|x| + |y| <= r``."""
     r = int(radius)
     y, x = np.mgrid[-r:r + 1, -r:r + 1]
     return np.abs(x) + np.abs(y) <= r
