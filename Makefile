@@ -38,7 +38,7 @@ test: $(VENV)/.installed-test
 
 # Sphinx + numpydoc + sphinx-gallery; every gallery example runs; any warning fails the build.
 docs: $(VENV)/.installed-docs
-	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
+	NUMBA_CACHE_DIR=$(NUMBA_CACHE_DIR) $(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_local_entropy.py
