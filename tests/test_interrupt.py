@@ -72,18 +72,18 @@ def test_interrupt_while_tiles_are_written(src, tmp_path, monkeypatch, capsys):
 def test_interrupt_while_the_output_is_renamed_into_place(src, tmp_path, monkeypatch, capsys,
                                                           existing):
     """An interrupt in the commit gives the whole new map or nothing new, no temporaries."""
-    from gpuent import io_big
+    from gpuent import io as gio
 
     out = tmp_path / "a.zarr"
     if existing:
         assert main(["entropy", str(src), "-r", "1", "-o", str(out), "-q"]) == 0
-    real = io_big.publish
+    real = gio.publish
 
     def publish(tmp, target):
         _ctrl_c()
         return real(tmp, target)
 
-    monkeypatch.setattr(io_big, "publish", publish)
+    monkeypatch.setattr(gio, "publish", publish)
     code = main(["entropy", str(src), "-r", "2", "-o", str(out), "-q"])
     assert code in (0, 130)
     assert _left(tmp_path) == ["a.zarr"] or (not existing and _left(tmp_path) == [])
