@@ -32,3 +32,9 @@ bench: $(VENV)/.installed-test
 
 clean:
 	rm -rf $(VENV) demo build *.egg-info
+
+# make gpu-bundle - what a bare GPU machine needs for benchmarks/gpu_check.sh (no GPU here):
+#   .whl/ (wheels it lacks) and .gpu-expected/ (the GPU tests' cpu side); see benchmarks/README.md
+.PHONY: gpu-bundle
+gpu-bundle: $(VENV)/.installed-test
+	bash benchmarks/gpu_bundle.sh $(BIN)/python
