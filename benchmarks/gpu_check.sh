@@ -10,8 +10,8 @@
 # Stages, each under its own time budget (seconds; override with the variable):
 #   setup     SETUP_S=60     install .whl/ into a scratch site, import every module the check
 #                            needs (benchmarks/gpu_imports.py), probe the GPU
-#   tests     TESTS_S=210    pytest -m gpu on XDIST workers (cuda == cpu bit for bit)
-#   memcheck  MEMCHECK_S=90  compute-sanitizer memcheck, one run per kernel family
+#   tests     TESTS_S=200    pytest -m gpu on XDIST workers (cuda == cpu bit for bit)
+#   memcheck  MEMCHECK_S=100 compute-sanitizer memcheck, one run per kernel family
 #   bench     BENCH_S=100    benchmarks/bench_local_entropy_gpu.py (with cuCIM)
 #   ising     ISING_S=60     benchmarks/bench_ising_gpu.py
 # A stage gets its budget or what is left of TOTAL_S, whichever is less; one cut short still
@@ -33,7 +33,7 @@ want() { [[ $WHAT == all || $WHAT == "$1" ]]; }
 
 T0=$SECONDS
 TOTAL_S=${TOTAL_S:-540}
-SETUP_S=${SETUP_S:-60} TESTS_S=${TESTS_S:-210} MEMCHECK_S=${MEMCHECK_S:-90}
+SETUP_S=${SETUP_S:-60} TESTS_S=${TESTS_S:-200} MEMCHECK_S=${MEMCHECK_S:-100}
 BENCH_S=${BENCH_S:-100} ISING_S=${ISING_S:-60}
 SUMMARY_RESERVE_S=15
 SCRATCH=$(mktemp -d /tmp/gpuent-check.XXXXXX)

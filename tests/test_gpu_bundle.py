@@ -8,6 +8,7 @@ store keys, saves and loads as documented.
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -97,3 +98,50 @@ def test_store_modes(tmp_path, monkeypatch):
     monkeypatch.setenv("GPUENT_EXPECTED", "bogus")
     with pytest.raises(ValueError, match="GPUENT_EXPECTED"):
         _expected.mode()
+
+
+def _load_benchmark_module(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_gpu_summary_reads_every_result(tmp_path, capsys):
+    """The one-screen summary from a (made-up) GPU run: per family bit-exact and memcheck,
+    the throughput table from the JSON, and Ising rows from the log of a cut-short run."""
+    summary = _load_benchmark_module("gpu_summary")
+    (tmp_path / "status").write_text("setup 0 20\ntests 0 150\nmemcheck-histogram 0 30\n"
+                                     "memcheck-ising 99 20\nbench 0 90\nising 124 60\n")
+    (tmp_path / "junit.xml").write_text(
+        '<testsuites><testsuite>'
+        '<testcase classname="tests.test_local_entropy_gpu" name="a"/>'
+        '<testcase classname="tests.test_local_entropy_gpu" name="b"><skipped/></testcase>'
+        '<testcase classname="tests.test_ising_cuda" name="c[torus]"><failure/></testcase>'
+        '<testcase classname="tests.test_ising_cuda" name="d"/>'
+        '<testcase classname="tests.test_scale" name="e[cupy]"/>'
+        '</testsuite></testsuites>')
+    (tmp_path / "expected.log").write_text("hit a.npz\nhit b.npz\nmiss c.npz\n")
+    rows = [{"impl": impl, "radius": 7, "side": 15, "shape": [8192, 8192], "mode": "reflect",
+             "seconds": 0.01, "gpix_per_s": g} for impl, g in (("cucim", 0.5), ("gpuent", 6.0))]
+    rows.append({"impl": "gpuent", "radius": 7, "side": 15, "shape": [8192, 8192],
+                 "mode": "clip", "seconds": 0.2, "gpix_per_s": 0.3,
+                 "timing": "end-to-end from host"})
+    (tmp_path / "local_entropy-gpu-h200.json").write_text(json.dumps(
+        {"device": "NVIDIA H200", "complete": False, "rows": rows}))
+    (tmp_path / "log.txt").write_text(
+        "== ising (budget 60s)\nmodel   shape  sweeps seconds flips/ns bit-exact\n"
+        "torus      4096x4096       50    0.0123     68.21      True\n")
+    rc = summary.main(["--status", str(tmp_path / "status"), "--log", str(tmp_path / "log.txt"),
+                       "--expected-log", str(tmp_path / "expected.log"),
+                       "--junit", str(tmp_path / "junit.xml"), "--results", str(tmp_path),
+                       "--seconds", "400"])
+    out = capsys.readouterr().out
+    assert rc == 1  # memcheck-ising and the cut Ising benchmark did not pass
+    assert "local entropy  bit-exact: yes   memcheck clean: yes" in out
+    assert "Ising          bit-exact: NO" in out and "memcheck clean: NO (rc=99)" in out
+    assert "stored expectations: 2 used, 1 missing" in out
+    assert "FAILED test_ising_cuda::c[torus]" in out
+    assert "INCOMPLETE" in out and "= x12.0" in out and "end-to-end from host" in out
+    assert "torus               4096x4096       68.21  bit-exact vs cpu: True" in out
+    assert "other GPU tests (xp=cupy, ...): 1 passed, 0 failed in 1 modules" in out
