@@ -165,7 +165,7 @@ fi
 if want tests; then
     if ((REHEARSE)); then
         # the cpu side of every GPU test: each stored expectation must be there (no Numba)
-        GPUENT_EXPECTED=require stage tests "$TESTS_S" "$PY" -m pytest -q -m gpu \
+        GPUENT_EXPECTED=require stage tests "$TESTS_S" "$PY" -m pytest -q -rfE -m gpu \
             -p no:cacheprovider -n 2 --junitxml="$SCRATCH/junit.xml" tests
     else
         stage tests "$TESTS_S" "$PY" -m pytest -q -m gpu -p no:cacheprovider -n "$XDIST" \

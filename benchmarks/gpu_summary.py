@@ -175,7 +175,9 @@ def main(argv=None):
                      + (" (tests cut short)" if cut else ""))
         mc = status.get(MEMCHECK[family])
         clean = ("not run" if mc is None else "not measured (rehearsal)" if args.rehearse
-                 else "yes" if mc[0] == "0" else f"NO (rc={mc[0]})")
+                 else "yes" if mc[0] == "0" else "NO: errors" if mc[0] == "99"
+                 else "cut short" if mc[0] in ("124", "130", "137")
+                 else f"NO (rc={mc[0]}: see log.txt)")
         print(f"{family:14s} bit-exact: {exact:5s} memcheck clean: {clean:5s} [tests: {tests}]")
     others = {m: c for m, c in junit.items() if m not in FAMILIES}
     if others:
