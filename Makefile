@@ -52,3 +52,9 @@ clean:
 .PHONY: docker-test
 docker-test: $(VENV)/.installed
 	PYTHON=$(BIN)/python HOST_GPUENT=$(BIN)/gpuent bash docker/test.sh
+
+# make gpu-bundle - what a bare GPU machine needs for benchmarks/gpu_check.sh (no GPU here):
+#   .whl/ (wheels it lacks) and .gpu-expected/ (the GPU tests' cpu side); see benchmarks/README.md
+.PHONY: gpu-bundle
+gpu-bundle: $(VENV)/.installed-test
+	bash benchmarks/gpu_bundle.sh $(BIN)/python

@@ -1,157 +1,218 @@
 #!/usr/bin/env bash
-# The GPU checks of gpuent, in one script, run on the GPU machine from the repository root.
+# Every GPU check of gpuent in one run on a bare GPU machine, from the repository root.
 #
-#   benchmarks/gpu_check.sh [all|tests|memcheck|bench|ising]     (default: all)
+#   benchmarks/gpu_check.sh              everything, in at most TOTAL_S (540) seconds
+#   benchmarks/gpu_check.sh --rehearse   here, without a GPU: every stage up to its first
+#                                        CUDA call, in a fresh venv built like the machine's
 #
-# Installs the wheels of .whl/ (CuPy, cuCIM, ...) into /tmp/site, then:
-#   tests     pytest -m gpu (cuda == cpu bit for bit, poison, scikit-image, CLI)
-#   memcheck  compute-sanitizer --tool memcheck on a small case of every kernel variant
-#   bench     benchmarks/bench_local_entropy_gpu.py (then bench_ising_gpu.py if time is left)
-#   ising     benchmarks/bench_ising_gpu.py alone
-# Logs and JSON results go under $OUT (default /tmp/gpuent-gpu-check). One device call is
-# limited to 10 minutes, so every stage runs under its own time limit (seconds, override
-# with TESTS_S, MEMCHECK_S, BENCH_S); "all" (the three defaults add up to 9.5 minutes with
-# the setup) may still not finish everything: prefer one call per stage. A stage that runs
-# out of time is reported as failed (status 124) and the next stage still runs; the
-# benchmark's JSON is rewritten after every row, so a cut run keeps what it measured.
+# Needs `make gpu-bundle` first: .whl/ (wheels the machine lacks) and .gpu-expected/ (the GPU
+# tests' cpu side, so that the machine compiles no Numba kernel for the comparisons).
+# Stages, each under its own time budget (seconds; override with the variable):
+#   setup     SETUP_S=60     install .whl/ into a scratch site, import every module the check
+#                            needs (benchmarks/gpu_imports.py), probe the GPU
+#   tests     TESTS_S=200    pytest -m gpu on XDIST workers (cuda == cpu bit for bit)
+#   memcheck  MEMCHECK_S=100 compute-sanitizer memcheck, one run per kernel family
+#   bench     BENCH_S=100    benchmarks/bench_local_entropy_gpu.py (with cuCIM)
+#   ising     ISING_S=60     benchmarks/bench_ising_gpu.py
+# A stage gets its budget or what is left of TOTAL_S, whichever is less; one cut short still
+# reports what it measured. $OUT (default /tmp/gpuent-gpu-check) receives at most 6 files,
+# none in a folder: summary.txt (the one-screen summary, also printed last), log.txt (every
+# stage's output) and the benchmarks' JSON. Exit status 0 only when every stage passed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-OUT=${OUT:-/tmp/gpuent-gpu-check}
-mkdir -p "$OUT"
-STAGE=${1:-all}
-case $STAGE in
+ROOT=$PWD
+
+REHEARSE=0
+if [[ ${1:-} == --rehearse ]]; then REHEARSE=1; shift; fi
+WHAT=${1:-all}
+case $WHAT in
     all|tests|memcheck|bench|ising) ;;
-    *) echo "usage: $0 [all|tests|memcheck|bench|ising]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--rehearse] [all|tests|memcheck|bench|ising]" >&2; exit 2 ;;
 esac
-if [[ $STAGE == all ]]; then
-    TESTS_S=${TESTS_S:-240} MEMCHECK_S=${MEMCHECK_S:-90} BENCH_S=${BENCH_S:-200}
+want() { [[ $WHAT == all || $WHAT == "$1" ]]; }
+
+T0=$SECONDS
+TOTAL_S=${TOTAL_S:-540}
+SETUP_S=${SETUP_S:-60} TESTS_S=${TESTS_S:-200} MEMCHECK_S=${MEMCHECK_S:-100}
+BENCH_S=${BENCH_S:-100} ISING_S=${ISING_S:-60}
+SUMMARY_RESERVE_S=15
+SCRATCH=$(mktemp -d /tmp/gpuent-check.XXXXXX)
+SITE=$SCRATCH/site
+if ((REHEARSE)); then
+    OUT=$SCRATCH/out  # a scratch $OUT: its file count is checked like the machine's
 else
-    TESTS_S=${TESTS_S:-540} MEMCHECK_S=${MEMCHECK_S:-540} BENCH_S=${BENCH_S:-540}
+    OUT=${OUT:-/tmp/gpuent-gpu-check}
 fi
-status=0
+mkdir -p "$OUT" "$SCRATCH/results"
+LOG=$OUT/log.txt
+: > "$LOG"
+STATUS=$SCRATCH/status   # one line per stage: NAME RC SECONDS
+: > "$STATUS"
+export GPUENT_EXPECTED_LOG=$SCRATCH/expected.log
+export NUMBA_CACHE_DIR=$SCRATCH/numba-cache PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+XDIST=${XDIST:-8}
 
-if compgen -G ".whl/*.whl" > /dev/null; then
-    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-        --target /tmp/site .whl/*.whl 2>&1 | tail -5
-fi
-export PYTHONPATH=/tmp/site:.
-export NUMBA_CACHE_DIR=/tmp/numba-cache
-nvidia-smi > "$OUT/nvidia-smi.txt" 2>&1 || true
-python3 - <<'PY' 2>&1 | tee "$OUT/env.txt"
-import cupy, numpy
-from gpuent._backend import gpu_available
-print("cupy", cupy.__version__, "numpy", numpy.__version__, "gpu_available", gpu_available())
-p = cupy.cuda.runtime.getDeviceProperties(0)
-print(p["name"], "SMs", p["multiProcessorCount"], "smem/block optin", p["sharedMemPerBlockOptin"])
-raise SystemExit(0 if gpu_available() else 3)
-PY
-if [[ ${PIPESTATUS[0]} -ne 0 ]]; then
-    # without a usable GPU every test marked gpu is skipped and pytest still exits 0
-    echo "NO USABLE GPU (CuPy import or device failed): results below prove nothing" \
-        | tee -a "$OUT/env.txt"
-    status=1
-fi
+say() { echo "$*" | tee -a "$LOG"; }
 
-if [[ $STAGE == all || $STAGE == tests ]]; then
-    echo "== pytest -m gpu"
-    # SIGINT first: pytest then still prints its summary of what ran
-    timeout -s INT -k 20 "$TESTS_S" python3 -m pytest -q -m gpu -p no:cacheprovider \
-        --durations=15 tests 2>&1 | tee "$OUT/pytest-gpu.log"
-    rc=${PIPESTATUS[0]}
-    echo "pytest -m gpu exit status: $rc" | tee -a "$OUT/pytest-gpu.log"
-    [[ $rc -eq 0 ]] || status=1
-    timeout 120 python3 -m pytest -q -p no:cacheprovider tests/test_cuda_sources.py 2>&1 \
-        | tail -3 | tee -a "$OUT/pytest-gpu.log"
-fi
-
-if [[ $STAGE == all || $STAGE == memcheck ]]; then
-    echo "== compute-sanitizer memcheck"
-    SAN=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer \
-          /tmp/site/nvidia/*/bin/compute-sanitizer 2>/dev/null | head -1)
-    cat > "$OUT/memcheck_case.py" <<'PY'
-# Small cases of every kernel variant; CuPy's memory pool is off so that every array is
-# its own cudaMalloc and an out-of-bounds access is visible to memcheck.
-import cupy as cp
-import numpy as np
-
-import gpuent as ge
-from gpuent._kernels.histogram import _cuda
-from gpuent._kernels.histogram.spec import plan_window
-from gpuent.footprints import disk
-
-cp.cuda.set_allocator(None)
-rng = np.random.default_rng(0)
-u8 = rng.integers(0, 256, (37, 53), dtype=np.uint8)
-u16 = rng.integers(0, 4096, (29, 41), dtype=np.uint16)
-fl = rng.normal(size=(23, 31))
-fl[3, 4] = np.nan
-mask = rng.random(u8.shape) < 0.8
-checks = []
-for mode in ("clip", "reflect", "mirror", "wrap"):
-    for r in (0, 2, 9):
-        checks.append((ge.local_entropy, u8, dict(radius=r, mode=mode)))
-    checks.append((ge.local_entropy, u8, dict(radius=3, mode=mode, mask=mask,
-                                              estimator="miller-madow", dtype="float64")))
-    checks.append((ge.local_entropy, u16, dict(radius=(2, 5), mode=mode,
-                                               estimator="dirichlet")))
-    checks.append((ge.local_entropy, fl, dict(footprint=disk(3), bins=16, mode=mode)))
-    checks.append((ge.local_expected, u8, dict(f=lambda p: 1 / p - 1, radius=2, mode=mode,
-                                               mask=mask)))
-bad = 0
-for func, image, kw in checks:
-    dmask = kw.pop("mask", None)
-    want = func(image, mask=dmask, backend="cpu", **kw)
-    got = func(cp.asarray(image), mask=None if dmask is None else cp.asarray(dmask),
-               backend="cuda", **kw).get()
-    bad += not np.array_equal(got, want, equal_nan=True)
-plan = plan_window(u8.shape, np.ones((5, 5), bool), "clip", 256, estimator="plugin")
-for kw in (dict(force_global=True), dict(force_global=True, scratch_limit=64 * 256, run=3)):
-    _cuda.windowed_cuda(cp.asarray(u8), None, plan, np.float32, **kw)
-cp.cuda.Device().synchronize()
-print("memcheck case done;", len(checks), "requests,", bad, "mismatches")
-raise SystemExit(1 if bad else 0)
-PY
-    if [[ -n ${SAN:-} ]]; then
-        timeout -k 20 "$MEMCHECK_S" "$SAN" --tool memcheck --error-exitcode 99 \
-            --leak-check no python3 "$OUT/memcheck_case.py" > "$OUT/memcheck.log" 2>&1
-        rc=$?
-        tail -5 "$OUT/memcheck.log"
-        echo "memcheck exit status: $rc" | tee -a "$OUT/memcheck.log"
-        [[ $rc -eq 0 ]] || status=1
-    else
-        # not a pass: the case runs, but nothing checks its memory accesses
-        echo "compute-sanitizer not found; running the case without it" | tee "$OUT/memcheck.log"
-        timeout -k 20 "$MEMCHECK_S" python3 "$OUT/memcheck_case.py" >> "$OUT/memcheck.log" 2>&1
-        echo "case exit status: $? (memcheck NOT run)" | tee -a "$OUT/memcheck.log"
-        status=1
+# stage NAME BUDGET COMMAND...: run COMMAND under min(BUDGET, time left) seconds, output to
+# the terminal and log.txt; SIGINT first (pytest and Python still print what they have).
+stage() {
+    local name=$1 budget=$2
+    shift 2
+    local left=$((TOTAL_S - SUMMARY_RESERVE_S - (SECONDS - T0)))
+    ((budget > left)) && budget=$left
+    if ((budget < 5)); then
+        say "== $name: skipped, no time left"
+        echo "$name skipped 0" >> "$STATUS"
+        return 0
     fi
-fi
+    say "== $name (budget ${budget}s)"
+    local start=$SECONDS
+    if declare -F "$1" > /dev/null; then  # a function of this script: run it in a bash
+        set -- bash -c '"$@"' "$1" "$@"
+    fi
+    timeout -s INT -k 15 "$budget" "$@" 2>&1 | tee -a "$LOG"
+    local rc=${PIPESTATUS[0]}
+    say "== $name: exit status $rc after $((SECONDS - start))s"
+    echo "$name $rc $((SECONDS - start))" >> "$STATUS"
+    return 0
+}
 
-if [[ $STAGE == all || $STAGE == bench ]]; then
-    echo "== benchmarks"
-    mkdir -p "$OUT/results"
+# ---------------------------------------------------------------- the Python to run
+if ((REHEARSE)); then
+    PYBIN=${REHEARSE_PYTHON:-$(command -v python3.12 || true)}
+    [[ -n $PYBIN ]] && ! "$PYBIN" -c '' 2>/dev/null && PYBIN=
+    [[ -z $PYBIN && -x $HOME/.pyenv/versions/3.12.1/bin/python3 ]] \
+        && PYBIN=$HOME/.pyenv/versions/3.12.1/bin/python3
+    PYBIN=${PYBIN:-python3}
+    VENV=${REHEARSE_VENV:-/tmp/gpuent-rehearse-venv}
+    say "== rehearsal: fresh venv $VENV ($("$PYBIN" -V 2>&1)) with the machine's packages"
     start=$SECONDS
-    timeout -k 20 "$BENCH_S" python3 benchmarks/bench_local_entropy_gpu.py \
-        --out "$OUT/results" 2>&1 | tee "$OUT/bench_local_entropy_gpu.log"
-    rc=${PIPESTATUS[0]}
-    echo "bench_local_entropy_gpu exit status: $rc" | tee -a "$OUT/bench_local_entropy_gpu.log"
-    [[ $rc -eq 0 ]] || status=1
-    left=$((BENCH_S - (SECONDS - start)))
-    if [[ -f benchmarks/bench_ising_gpu.py ]] && ((left > 30)); then  # else: stage "ising"
-        timeout -k 10 "$left" python3 benchmarks/bench_ising_gpu.py --out "$OUT/results" \
-            2>&1 | tee "$OUT/bench_ising_gpu.log"
-        [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
-        cp benchmarks/results/*gpu*.json "$OUT/results/" 2>/dev/null || true
+    rm -rf "$VENV"
+    # uv when there is one (or when pip can bring it): the same packages as pip, in seconds
+    UV=${UV:-$(command -v uv || true)}
+    if [[ -z $UV ]] && "$PYBIN" -m venv "$SCRATCH/uv" \
+            && "$SCRATCH/uv/bin/python" -m pip install -q --disable-pip-version-check uv \
+               > /dev/null 2>&1; then
+        UV=$SCRATCH/uv/bin/uv
+    fi
+    if [[ -n $UV ]]; then
+        "$UV" venv -q --seed --python "$PYBIN" "$VENV" \
+            && "$UV" pip install -q --python "$VENV/bin/python" -r benchmarks/gpu_machine.txt
+    else
+        "$PYBIN" -m venv "$VENV" && "$VENV/bin/python" -m pip install -q \
+            --disable-pip-version-check -r benchmarks/gpu_machine.txt
+    fi 2>&1 | grep -v "is ignored" | tail -5 | tee -a "$LOG"
+    if [[ ${PIPESTATUS[0]} -ne 0 ]]; then
+        say "REHEARSAL FAILED: the machine's package list does not install"
+        exit 1
+    fi
+    say "   machine packages installed in $((SECONDS - start))s (not counted in TOTAL_S)"
+    PY=$VENV/bin/python
+    T0=$SECONDS   # the machine's own clock starts with the check, not with this venv
+else
+    PY=python3
+fi
+
+# ---------------------------------------------------------------- setup
+setup() {
+    local n
+    n=$(compgen -G ".whl/*.whl" | wc -l)
+    if ((n == 0)); then
+        echo "no wheels in .whl/: run 'make gpu-bundle' here before the GPU run"
+        return 1
+    fi
+    echo "bundle: $n wheels, $(du -sm .whl | cut -f1) MiB; expectations:" \
+        "$(find .gpu-expected -name '*.npz' 2>/dev/null | wc -l) files," \
+        "$(du -sm .gpu-expected 2>/dev/null | cut -f1) MiB"
+    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --disable-pip-version-check --target "$SITE" .whl/*.whl || return 1
+    export PYTHONPATH=$SITE:$ROOT
+    "$PY" benchmarks/gpu_imports.py --import --wheels .whl || return 1
+    "$PY" - <<'PY'
+import numpy, cupy
+from gpuent._backend import gpu_available
+print("python", __import__("sys").version.split()[0], "numpy", numpy.__version__,
+      "cupy", cupy.__version__, "gpu_available", gpu_available())
+if gpu_available():
+    p = cupy.cuda.runtime.getDeviceProperties(0)
+    print(p["name"].decode(), "SMs", p["multiProcessorCount"], "smem/block optin",
+          p["sharedMemPerBlockOptin"], "CUDA runtime", cupy.cuda.runtime.runtimeGetVersion(),
+          "driver", cupy.cuda.runtime.driverGetVersion())
+PY
+}
+bench() {  # bench SCRIPT: the JSON goes to a scratch folder, then to $OUT
+    if ((REHEARSE)); then
+        "$PY" "$1" --help > /dev/null && echo "$1: imports and arguments OK (no GPU here)"
+    else
+        OUT=$SCRATCH/results "$PY" "$1" --out "$SCRATCH/results"
+    fi
+}
+export PYTHONPATH=$SITE:$ROOT PY SITE ROOT SCRATCH REHEARSE
+export -f setup bench
+stage setup "$SETUP_S" setup
+if ((!REHEARSE)); then
+    nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm --format=csv \
+        >> "$LOG" 2>&1 || true
+    if ! "$PY" -c 'from gpuent._backend import gpu_available as g; raise SystemExit(not g())' \
+            2>> "$LOG"; then
+        say "NO USABLE GPU (CuPy import or device failed): every GPU test would be skipped"
+        echo "gpu 1 0" >> "$STATUS"
     fi
 fi
 
-if [[ $STAGE == ising ]]; then
-    echo "== Ising benchmark"
-    mkdir -p "$OUT/results"
-    timeout -k 10 "$BENCH_S" python3 benchmarks/bench_ising_gpu.py --out "$OUT/results" 2>&1 \
-        | tee "$OUT/bench_ising_gpu.log"
-    [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
+# ---------------------------------------------------------------- tests
+if want tests; then
+    if ((REHEARSE)); then
+        # the cpu side of every GPU test: each stored expectation must be there (no Numba)
+        GPUENT_EXPECTED=require stage tests "$TESTS_S" "$PY" -m pytest -q -rfE -m gpu \
+            -p no:cacheprovider -n 2 --junitxml="$SCRATCH/junit.xml" tests
+    else
+        stage tests "$TESTS_S" "$PY" -m pytest -q -m gpu -p no:cacheprovider -n "$XDIST" \
+            --durations=10 --junitxml="$SCRATCH/junit.xml" tests
+    fi
 fi
 
-echo "gpu_check status: $status (logs in $OUT)"
-exit $status
+# ---------------------------------------------------------------- memcheck
+if want memcheck; then
+    SAN=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer \
+          2>/dev/null | head -1)
+    for family in histogram ising; do
+        if ((REHEARSE)); then
+            GPUENT_EXPECTED=require stage "memcheck-$family" $((MEMCHECK_S / 2)) \
+                "$PY" benchmarks/gpu_memcheck.py "$family"
+        elif [[ -n $SAN ]]; then
+            stage "memcheck-$family" $((MEMCHECK_S / 2)) "$SAN" --tool memcheck \
+                --error-exitcode 99 --leak-check no --print-limit 20 \
+                "$PY" benchmarks/gpu_memcheck.py "$family"
+        else
+            say "compute-sanitizer not found: memcheck-$family NOT run"
+            echo "memcheck-$family nosanitizer 0" >> "$STATUS"
+        fi
+    done
+    ((REHEARSE)) && say "   compute-sanitizer here: ${SAN:-not found (the GPU machine has it)}"
+fi
+
+# ---------------------------------------------------------------- benchmarks
+want bench && stage bench "$BENCH_S" bench benchmarks/bench_local_entropy_gpu.py
+cp "$SCRATCH"/results/*.json "$OUT"/ 2>/dev/null
+want ising || want bench && stage ising "$ISING_S" bench benchmarks/bench_ising_gpu.py
+cp "$SCRATCH"/results/*.json "$OUT"/ 2>/dev/null
+
+# ---------------------------------------------------------------- summary
+args=(--status "$STATUS" --log "$LOG" --expected-log "$GPUENT_EXPECTED_LOG"
+      --junit "$SCRATCH/junit.xml" --results "$OUT" --seconds $((SECONDS - T0)))
+((REHEARSE)) && args+=(--rehearse)
+"$PY" benchmarks/gpu_summary.py "${args[@]}" > "$OUT/summary.txt" 2>&1
+rc=$?
+nfiles=$(find "$OUT" -type f | wc -l)
+deep=$(find "$OUT" -mindepth 2 -type f | wc -l)
+{
+    echo "OUT: $nfiles files (at most 6), $deep inside a folder (none allowed):" \
+        "$(cd "$OUT" && ls | tr '\n' ' ')"
+    ((nfiles > 6 || deep > 0)) && echo "OUT OVER ITS LIMITS" && rc=1
+} >> "$OUT/summary.txt"
+((nfiles > 6 || deep > 0)) && rc=1
+cat "$OUT/summary.txt"
+((REHEARSE)) && rm -rf "$SCRATCH"
+exit $rc

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _expected import adopts, fixed_examples
+from _expected import mode as expected_mode
 
 from gpuent._backend import cupy_or_none, gpu_available
 
@@ -36,13 +38,36 @@ def xp(request):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Skip tests marked ``gpu`` when no GPU is usable (they run on the device machine)."""
+    """Skip tests marked ``gpu`` when no GPU is usable (they run on the device machine).
+
+    With ``GPUENT_EXPECTED=fill|require`` (tests/_expected.py) the GPU tests of modules that
+    use stored expectations run without a GPU, up to their GPU part, and every other test is
+    skipped: the run only fills or checks ``.gpu-expected/``.
+    """
+    if expected_mode() != "use":
+        skip = pytest.mark.skip(reason="this run only fills or checks stored GPU expectations")
+        for item in items:
+            module = getattr(item, "module", None)
+            if "gpu" not in item.keywords or module is None or not adopts(module):
+                item.add_marker(skip)
+        return
     if gpu_available():
         return
     skip = pytest.mark.skip(reason="needs CuPy and a CUDA GPU")
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    """GPU tests that use stored expectations draw the same Hypothesis examples everywhere."""
+    module = getattr(item, "module", None)
+    if "gpu" in item.keywords and module is not None and adopts(module):
+        with fixed_examples():
+            yield
+    else:
+        yield
 
 
 def to_host(x):
