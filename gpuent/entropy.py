@@ -158,8 +158,12 @@ def _level_counts(image, bins, value_range, mask=None):
     return xp, edges[1:] - edges[:-1], k
 
 
-def intensity_distribution(image, *, bins=None, value_range=None):
+def intensity_distribution(image, *, bins=None, value_range=None, prior=0):
     """Empirical distribution of an image's intensity levels (seed section 3).
+
+    With ``prior=a > 0`` it is the posterior predictive distribution under a
+    symmetric Dirichlet(a) prior, (c_k + a) / (N + K a); a = 1 is the seed
+    notebook's rule of succession (n + 1) / (N + 2) for two levels.
 
     Parameters
     ----------
@@ -170,15 +174,35 @@ def intensity_distribution(image, *, bins=None, value_range=None):
         Number of levels to bin into.
     value_range : (float, float), optional
         Binning range; default the image's finite min and max.
+    prior : float, optional
+        Pseudo-count a >= 0 added to every one of the K levels (default 0: the
+        empirical frequencies c_k / N).
 
     Returns
     -------
     array of float64, length K
         Probabilities summing to 1 (NaN pixels are not counted).
+
+    Examples
+    --------
+    Three heads in ten tosses, and the rule of succession (a = 1):
+
+    >>> import numpy as np
+    >>> import gpuent as ge
+    >>> tosses = np.array([1, 1, 1, 0, 0, 0, 0, 0, 0, 0], dtype=bool)
+    >>> ge.intensity_distribution(tosses).tolist()
+    [0.7, 0.3]
+    >>> float(ge.intensity_distribution(tosses, prior=1)[1])  # (3 + 1) / (10 + 2)
+    0.3333333333333333
     """
-    xp, counts, _ = _level_counts(image, bins, value_range)
+    a = float(prior)
+    if not (a >= 0 and math.isfinite(a)):
+        raise ValueError(f"prior must be a finite pseudo-count >= 0, got {prior!r}")
+    xp, counts, k = _level_counts(image, bins, value_range)
     counts = xp.astype(counts, xp.float64)
-    return counts / xp.sum(counts)
+    if a == 0:
+        return counts / xp.sum(counts)
+    return (counts + a) / (xp.sum(counts) + k * a)
 
 
 def intensity_entropy(image, *, bins=None, value_range=None, estimator="plugin", base=2):
