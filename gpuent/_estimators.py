@@ -24,7 +24,11 @@ K psi(2) is folded into b. Windowed maps keep S incrementally in fixed point.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+from ._exact import plugin_bits
 
 __all__ = ["count_terms", "finish_coefficients", "global_entropy"]
 
@@ -77,6 +81,12 @@ def global_entropy(counts: np.ndarray, estimator: str, nlevels: int, base: float
     n = int(counts.sum())
     if n == 0:
         return float("nan")
+    if estimator in ("plugin", "miller-madow"):
+        # integer-first, in bits (gpuent._exact): exact 0 and k bits where the value is a float
+        h, n, kocc = plugin_bits(counts)
+        if estimator == "miller-madow":
+            h = h + (kocc - 1) / (2.0 * n * math.log(2.0))
+        return h / math.log2(base)
     occupied = counts[counts > 0]
     s = float(np.sum(count_terms(estimator, occupied)))
     if estimator == "dirichlet":
@@ -86,6 +96,4 @@ def global_entropy(counts: np.ndarray, estimator: str, nlevels: int, base: float
         h = float(special.digamma(n + nlevels + 1)) - (s + b) / (n + nlevels)
     else:
         h = float(np.log(n)) - s / n
-    if estimator == "miller-madow":
-        h += (occupied.size - 1) / (2 * n)
     return h / float(np.log(base))

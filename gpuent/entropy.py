@@ -69,8 +69,9 @@ def shannon_entropy(p, *, base=2, axis=-1):
     xp, p = _as_array(p)
     q = _normalize(xp, p, axis)
     pos = q > 0
-    logq = xp.log(xp.where(pos, q, 1.0))
-    return -xp.sum(xp.where(pos, q * logq, 0.0), axis=axis) / math.log(check_base(base))
+    # base-2 logarithms: a dyadic distribution (1/2, 1/4, ...) gives its entropy exactly
+    logq = xp.log2(xp.where(pos, q, 1.0))
+    return -xp.sum(xp.where(pos, q * logq, 0.0), axis=axis) / math.log2(check_base(base))
 
 
 def renyi_entropy(p, alpha, *, base=2, axis=-1):
@@ -157,8 +158,12 @@ def _level_counts(image, bins, value_range, mask=None, nlevels=None):
     return xp, edges[1:] - edges[:-1], k
 
 
-def intensity_distribution(image, *, bins=None, value_range=None, nlevels=None):
-    """Empirical distribution of an image's intensity levels (seed section 3).
+def intensity_distribution(image, *, bins=None, value_range=None, nlevels=None, prior=0):
+    """Empirical distribution of an image's intensity levels.
+
+    With ``prior=a > 0`` it is the posterior predictive distribution under a
+    symmetric Dirichlet(a) prior, (c_k + a) / (N + K a); a = 1 is the REU
+    notebook's rule of succession (n + 1) / (N + 2) for two levels.
 
     Parameters
     ----------
@@ -172,15 +177,35 @@ def intensity_distribution(image, *, bins=None, value_range=None, nlevels=None):
     nlevels : int, optional
         K for bool and integer images whose values are the levels (scikit-image's
         ``n_bins``); every value must lie below it.
+    prior : float, optional
+        Pseudo-count a >= 0 added to every one of the K levels (default 0: the
+        empirical frequencies c_k / N).
 
     Returns
     -------
     array of float64, length K
         Probabilities summing to 1 (NaN pixels are not counted).
+
+    Examples
+    --------
+    Three heads in ten tosses, and the rule of succession (a = 1):
+
+    >>> import numpy as np
+    >>> import gpuent as ge
+    >>> tosses = np.array([1, 1, 1, 0, 0, 0, 0, 0, 0, 0], dtype=bool)
+    >>> ge.intensity_distribution(tosses).tolist()
+    [0.7, 0.3]
+    >>> float(ge.intensity_distribution(tosses, prior=1)[1])  # (3 + 1) / (10 + 2)
+    0.3333333333333333
     """
-    xp, counts, _ = _level_counts(image, bins, value_range, nlevels=nlevels)
+    a = float(prior)
+    if not (a >= 0 and math.isfinite(a)):
+        raise ValueError(f"prior must be a finite pseudo-count >= 0, got {prior!r}")
+    xp, counts, k = _level_counts(image, bins, value_range, nlevels=nlevels)
     counts = xp.astype(counts, xp.float64)
-    return counts / xp.sum(counts)
+    if a == 0:
+        return counts / xp.sum(counts)
+    return (counts + a) / (xp.sum(counts) + k * a)
 
 
 def intensity_entropy(image, *, bins=None, value_range=None, nlevels=None, estimator="plugin",
@@ -203,7 +228,10 @@ def intensity_entropy(image, *, bins=None, value_range=None, nlevels=None, estim
     Returns
     -------
     float
-        A Python float (the histogram, K numbers, is brought to the host).
+        A Python float (the histogram, K numbers, is brought to the host). For
+        "plugin" and "miller-madow" the sum is taken integer-first in base 2
+        (``gpuent/_exact.py``): exact whenever the exact value is a float, e.g.
+        1.0 for an image that is half 0 and half 1.
     """
     check_estimator(estimator)
     base = check_base(base)

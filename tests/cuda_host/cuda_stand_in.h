@@ -37,6 +37,11 @@ inline double __longlong_as_double(long long v) {
     std::memcpy(&d, &v, sizeof d);
     return d;
 }
+inline long long __double_as_longlong(double v) {
+    long long r;
+    std::memcpy(&r, &v, sizeof r);
+    return r;
+}
 using std::max;
 using std::min;
 

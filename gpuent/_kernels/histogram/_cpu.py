@@ -38,6 +38,11 @@ __all__ = ["windowed_cpu"]
 def finish(s, n, kocc, kind, a, d, b, mm, ln_base, inv_scale):
     if n == 0:
         return np.nan
+    if kind == 2:  # plug-in / Miller-Madow in bits: a holds the bits of int64 n L[n]
+        h = np.float64(a.view(np.int64)[n] - s) / np.float64(n) * inv_scale
+        if mm:
+            h = h + np.float64(kocc - 1) / d[n]
+        return h / ln_base
     x = np.float64(s) * inv_scale
     if kind != 0:
         return x

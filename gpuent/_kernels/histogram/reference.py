@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .spec import KIND_ENTROPY, WindowPlan
+from .spec import KIND_BITS, KIND_ENTROPY, WindowPlan
 
 __all__ = ["windowed_reference"]
 
@@ -79,7 +79,16 @@ def windowed_reference(xp, levels, valid, plan: WindowPlan, out_dtype):
     s, n, kocc = windowed_sums(xp, levels, valid, plan)
     dev = _device(s)
     x = xp.astype(s, xp.float64) * plan.inv_scale
-    if plan.kind == KIND_ENTROPY:
+    if plan.kind == KIND_BITS:
+        flat_n = xp.reshape(n, (-1,))
+        nl = xp.reshape(xp.take(xp.asarray(plan.nl, device=dev), flat_n), plan.shape)
+        one = xp.astype(xp.where(n > 0, n, 1), xp.float64)  # n == 0 ends as NaN below
+        h = xp.astype(nl - s, xp.float64) / one * plan.inv_scale
+        if plan.miller_madow:
+            d = xp.reshape(xp.take(xp.asarray(plan.d, device=dev), flat_n), plan.shape)
+            h = h + xp.astype(kocc - 1, xp.float64) / d
+        x = h / plan.ln_base
+    elif plan.kind == KIND_ENTROPY:
         flat_n = xp.reshape(n, (-1,))
         a = xp.reshape(xp.take(xp.asarray(plan.a, device=dev), flat_n), plan.shape)
         d = xp.reshape(xp.take(xp.asarray(plan.d, device=dev), flat_n), plan.shape)

@@ -24,6 +24,19 @@ A request is turned on the host into a :class:`WindowPlan`:
 
   and, for expected values, ``out = float64(S) * 2**-F``. n == 0 gives NaN.
 
+  The plug-in and Miller-Madow estimators (``kind == KIND_BITS``) instead sum
+  ``T[c] = c L[c]`` with L the base-2 logarithm quantized exactly under powers
+  of two (:mod:`gpuent._exact`), and finish integer-first::
+
+      num = NL[n] - S                                    # int64, exact
+      h = float64(num) / float64(n) * 2**-F              # bits
+      h = h + float64(K_occ - 1) / d[n]                  # miller-madow only, d[n] = 2 n ln 2
+      out = h / log2(base)
+
+  so one level gives exactly 0 and 2**k equally frequent levels exactly k bits.
+  ``NL`` (int64) travels to the kernels as the bits of the float64 array ``a``
+  and ``ln_base`` holds log2(base).
+
 Tables that depend on n (p f(p) with p = c/n) are *triangular*: row n holds
 c = 0..n at offset n (n + 1) / 2. They are used by sliding kernels only while
 n is unchanged; a window whose n changes is re-summed.
@@ -37,6 +50,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..._estimators import count_terms, finish_coefficients
+from ..._exact import log2_fixed
 
 __all__ = [
     "MAX_PLAN_BYTES",
@@ -62,6 +76,7 @@ MAX_UPDATES = 10**11
 
 KIND_ENTROPY = 0
 KIND_EXPECTED = 1
+KIND_BITS = 2
 
 
 def boundary_index(n: int, r_lo: int, r_hi: int, mode: str) -> np.ndarray:
@@ -232,6 +247,7 @@ class WindowPlan:
     b: float = 0.0
     miller_madow: bool = False
     ln_base: float = 1.0
+    nl: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
 
     @property
     def npix(self) -> int:
@@ -267,6 +283,16 @@ def plan_window(shape, footprint, mode, nlevels, *, estimator=None, f=None, base
     """Build the :class:`WindowPlan` of an entropy estimator or of an expected value of ``f``."""
     radii, maps, offsets = _geometry(tuple(shape), footprint, mode)
     npix = offsets.shape[0]
+    if f is None and estimator in ("plugin", "miller-madow"):
+        bits = _fraction_bits(npix * (math.log2(max(npix, 1)) + 1.0))
+        counts = np.arange(npix + 1, dtype=np.int64)
+        nl = counts * log2_fixed(counts, bits)  # T[c] = c L[c], and NL[n] = n L[n]
+        d = 2.0 * counts.astype(np.float64) * math.log(2.0)
+        d[0] = 1.0
+        return WindowPlan(
+            tuple(shape), footprint, radii, maps, offsets, nlevels, KIND_BITS, nl, False, bits,
+            nl.view(np.float64), d, 0.0, estimator == "miller-madow", math.log2(base), nl,
+        )
     if f is None:
         g = count_terms(estimator, np.arange(npix + 1))
         c = np.arange(1, npix + 1)
@@ -274,11 +300,6 @@ def plan_window(shape, footprint, mode, nlevels, *, estimator=None, f=None, base
         bits = _fraction_bits(bound)
         table = np.rint(np.ldexp(g, bits)).astype(np.int64)
         a, d, b, mm = finish_coefficients(estimator, npix, nlevels)
-        if estimator in ("plugin", "miller-madow"):
-            # ln n taken as the quantized n ln n over n: a window holding one level then
-            # gives exactly 0 (not +-1e-15), and a[n] moves from ln n by < 2**-F / n.
-            n = np.arange(1, npix + 1, dtype=np.float64)
-            a[1:] = table[1:].astype(np.float64) * math.ldexp(1.0, -bits) / n
         return WindowPlan(
             tuple(shape), footprint, radii, maps, offsets, nlevels, KIND_ENTROPY, table, False,
             bits, a, d, b, mm, math.log(base),

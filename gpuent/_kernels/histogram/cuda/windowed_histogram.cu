@@ -115,6 +115,15 @@ __device__ __forceinline__ double finish(unsigned long long s, int n, int kocc, 
     if (n == 0) {
         return __longlong_as_double(0x7ff8000000000000LL);  // NaN
     }
+    if (kind == 2) {  // plug-in / Miller-Madow in bits: a holds the bits of int64 n L[n]
+        const long long num = __double_as_longlong(__ldg(a + n)) - static_cast<long long>(s);
+        double h = __dmul_rn(__ddiv_rn(static_cast<double>(num), static_cast<double>(n)),
+                             inv_scale);
+        if (mm) {
+            h = __dadd_rn(h, __ddiv_rn(static_cast<double>(kocc - 1), __ldg(d + n)));
+        }
+        return __ddiv_rn(h, ln_base);
+    }
     double x = __dmul_rn(static_cast<double>(static_cast<long long>(s)), inv_scale);
     if (kind != 0) {
         return x;

@@ -1,0 +1,5 @@
+"""``gpuent.skimage.filters``: only :mod:`.rank` (the windowed-histogram filters)."""
+
+from . import rank
+
+__all__ = ["rank"]
