@@ -188,3 +188,14 @@ def test_compute_module_needs_no_qt():
             "'magicgui') for m in sys.modules), sorted(sys.modules)")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
     assert C.MapRequest().label() == "entropy r=7"
+
+
+def test_bad_settings_say_what_to_do(viewer):
+    viewer.add_image(np.zeros((16, 16, 3), np.uint8), name="rgb", rgb=True)
+    w = LocalMapWidget(viewer)
+    assert w.run() is None and "Split RGB" in w.status.value
+    viewer.add_image(np.zeros((16, 16), np.uint8), name="flat")
+    w.layer.value = viewer.layers["flat"]
+    w.footprint.value = "ball"
+    assert w.run() is None and "choose box or disk" in w.status.value
+    assert [layer.name for layer in viewer.layers] == ["rgb", "flat"]

@@ -146,6 +146,9 @@ class LocalMapWidget(mw.Container):
             self.status.value = "no image layer: open or add one first"
             return None
         try:
+            if layer.rgb:
+                raise ValueError("RGB layers have no single intensity: split the channels "
+                                 "(layer menu > Split RGB) and map one")
             req = self.request()
             data = _layer_data(layer)
             if C._is_dask(data):
