@@ -205,3 +205,15 @@ def test_movie_and_provenance_record(tmp_path):
     ref.run(10, beta=ising.arctan(0.5), record_every=0)
     np.testing.assert_array_equal(last, ref.frame())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run.gif", "run.gif.json"]
+
+
+def test_zarr_arrays_are_mapped_lazily():
+    zarr = pytest.importorskip("zarr")
+    da = pytest.importorskip("dask.array")
+    stack = np.random.default_rng(6).integers(0, 256, (3, 40, 50), dtype=np.uint8)
+    z = zarr.array(stack, chunks=(1, 40, 50))
+    assert C.as_lazy(stack) is None and C.as_lazy(z) is not None
+    out = C.local_map(z, C.MapRequest(radius=2, footprint="disk"))
+    assert isinstance(out, da.Array)
+    ref = gpuent.local_entropy(stack[1], footprint=gpuent.footprints.disk(2))
+    np.testing.assert_array_equal(out[1].compute(), ref)

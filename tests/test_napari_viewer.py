@@ -97,6 +97,13 @@ def test_dask_layer_gets_a_lazy_map(viewer, qtbot):
     out = viewer.layers["zarrish entropy r=3"]
     assert isinstance(out.data, da.Array)
     np.testing.assert_array_equal(np.asarray(out.data[1]), gpuent.local_entropy(stack[1], 3))
+    zarr = pytest.importorskip("zarr")
+    viewer.add_image(zarr.array(stack, chunks=(1, 48, 64)), name="zarr")
+    w.layer.value = viewer.layers["zarr"]
+    assert w.run() is None
+    out = viewer.layers["zarr entropy r=3"]
+    assert isinstance(out.data, da.Array)
+    np.testing.assert_array_equal(np.asarray(out.data[2]), gpuent.local_entropy(stack[2], 3))
 
 
 def test_anneal_updates_the_layer_live_and_stops(viewer, qtbot):

@@ -53,6 +53,21 @@ def _is_dask(x) -> bool:
     return type(x).__module__.split(".")[0] == "dask"
 
 
+def as_lazy(data):
+    """A Dask view of chunked, file-backed layer data (a Zarr array, an HDF5 dataset ...),
+    chunked as stored; Dask arrays as they are; None for in-memory arrays (NumPy, CuPy)."""
+    if _is_dask(data):
+        return data
+    if isinstance(data, np.ndarray) or type(data).__module__.split(".")[0] == "cupy":
+        return None
+    chunks = getattr(data, "chunks", None)
+    if chunks is None or not hasattr(data, "shape"):
+        return None
+    import dask.array as da
+
+    return da.from_array(data, chunks=chunks)
+
+
 @dataclass
 class MapRequest:
     """What to compute: one windowed statistic of an image.
@@ -271,7 +286,8 @@ def iter_map(image, req: MapRequest):
 def local_map(image, req: MapRequest):
     """The map of ``image``: NumPy/CuPy computed now, Dask lazily.
 
-    A Dask array gives a Dask array: with the window covering all the image's dimensions it
+    A Dask array (or chunked file-backed data such as a Zarr array, see :func:`as_lazy`)
+    gives a Dask array: with the window covering all the image's dimensions it
     is gpuent's own lazy map; otherwise the leading (time, channel ...) axes stay chunked and
     every chunk is mapped plane by plane when napari asks for it.
 
@@ -284,11 +300,13 @@ def local_map(image, req: MapRequest):
     -------
     array of float32, the shape of ``image``
     """
-    if not _is_dask(image):
+    lazy = as_lazy(image)
+    if lazy is None:
         result = None
         for _, _, piece in iter_map(image, req):
             result = piece
         return result
+    image = lazy
     req.check(image.ndim)
     _check_levels(image, req)
     value_range = _value_range(image, req)

@@ -130,7 +130,7 @@ class LocalMapWidget(mw.Container):
             statistic=self.statistic.value, radius=int(self.radius.value),
             footprint=self.footprint.value, mode=self.mode.value,
             bins=int(self.bins.value) if is_float else None,
-            value_range=value_range if C._is_dask(_layer_data(layer)) else None,
+            value_range=value_range if C.as_lazy(_layer_data(layer)) is not None else None,
             estimator=self.estimator.value, alpha=float(self.alpha.value),
             function=self.function.value,
             backend=None if self.backend.value == "auto" else self.backend.value)
@@ -151,7 +151,7 @@ class LocalMapWidget(mw.Container):
                                  "(layer menu > Split RGB) and map one")
             req = self.request()
             data = _layer_data(layer)
-            if C._is_dask(data):
+            if C.as_lazy(data) is not None:
                 self.last_layer = _add_or_replace(self.viewer,
                                                   *map_layer_data(layer, req)[:2])
                 self.status.value = f"lazy map added: {self.last_layer.name}"
