@@ -1,7 +1,7 @@
 # Two entry points for a fresh machine with only python3 and make:
 #   make demo   - create .venv, install gpuent with the plot and io extras (matplotlib figures,
 #                 16-bit and multi-page TIFF, Zarr), write the demo pictures into demo/
-#   make test   - install gpuent[test] into .venv and run ruff + the test suite
+#   make test   - install gpuent[test,test-napari] into .venv and run ruff + the test suite
 #   make docs   - install gpuent[docs] into .venv and build the site into docs/_build/html
 PYTHON ?= python3
 VENV   ?= .venv
@@ -22,19 +22,24 @@ $(VENV)/.installed: pyproject.toml Makefile | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(PIP) install -q -e ".[test]"
+	$(PIP) install -q -e ".[test,test-napari]"
 	touch $@
 
 $(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
 	$(PIP) install -q -e ".[docs]"
 	touch $@
 
+# The napari viewer tests (Qt offscreen) need OpenGL: on a machine without a screen the
+# suite runs on a virtual X display (xvfb-run); without one those tests skip.
+XVFB := $(shell [ -z "$$DISPLAY" ] && command -v xvfb-run >/dev/null 2>&1 && \
+	echo 'xvfb-run -a -s "-screen 0 1280x1024x24"')
+
 demo: $(VENV)/.installed
 	$(BIN)/gpuent demo --out demo
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check gpuent tests benchmarks
-	NUMBA_CACHE_DIR=$(NUMBA_CACHE_DIR) $(BIN)/python -m pytest -q tests
+	NUMBA_CACHE_DIR=$(NUMBA_CACHE_DIR) $(XVFB) $(BIN)/python -m pytest -q tests
 
 # Sphinx + numpydoc + sphinx-gallery; every gallery example runs; any warning fails the build.
 docs: $(VENV)/.installed-docs
