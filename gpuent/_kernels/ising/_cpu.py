@@ -72,13 +72,14 @@ def philox(c0, c1, c2, c3, k0, k1):
 
 
 @_jit
-def _fill_words(b, groups, c1, c2, c3, k0, k1):
+def _fill_words(wk, groups, c1, c2, c3, k0, k1):
+    """The row's Philox words in site order: word t of group g goes to wk[4 g + t]."""
     for g in range(groups):
         o0, o1, o2, o3 = _philox_inline(_u64(g), c1, c2, c3, k0, k1)
-        b[0, g] = o0
-        b[1, g] = o1
-        b[2, g] = o2
-        b[3, g] = o3
+        wk[4 * g] = o0
+        wk[4 * g + 1] = o1
+        wk[4 * g + 2] = o2
+        wk[4 * g + 3] = o3
 
 
 @_jit
@@ -87,33 +88,30 @@ def _row3(s, a, r, jl, j, jr):
             + np.int64(s[r, jr] == a[r, jr]))
 
 
-@_jit
-def _site_torus(s, a, i, j, up, dn, w, word, thr, eidx):
-    jl = j - 1 if j > 0 else w - 1
-    jr = j + 1 if j < w - 1 else 0
+# Site updates. Every decision is branch-free (a select, then an unconditional store), and
+# only the first and last sites of a row take the wrapped column neighbours: the rows below
+# pass jl = j - 1, jr = j + 1 in the interior. Indices are unsigned (no wraparound code).
+@nb.njit(inline="always")
+def _site_torus(s, a, i, j, jl, jr, up, dn, word, thr, eidx):
     si = np.int32(s[i, j])
     nbs = np.int32(s[up, j]) + np.int32(s[dn, j]) + np.int32(s[i, jl]) + np.int32(s[i, jr])
-    if word < thr[2 * si * nbs + INT_OFFSET]:
-        s[i, j] = -si
+    flip = word < thr[np.uint64(2 * si * nbs + INT_OFFSET)]
+    s[i, j] = -si if flip else si
 
 
-@_jit
-def _site_edge(s, a, i, j, up, dn, w, word, thr, eidx):
-    jl = j - 1 if j > 0 else w - 1
-    jr = j + 1 if j < w - 1 else 0
+@nb.njit(inline="always")
+def _site_edge(s, a, i, j, jl, jr, up, dn, word, thr, eidx):
     si = np.int32(s[i, j])
     nbs = (np.int32(a[up, j] * s[up, j]) + np.int32(a[dn, j] * s[dn, j])
            + np.int32(a[i, jl] * s[i, jl]) + np.int32(a[i, jr] * s[i, jr]))
     idx = 2 * si * nbs + INT_OFFSET if a[i, j] == 1 else eidx
-    if word < thr[idx]:
-        s[i, j] = -si
+    flip = word < thr[np.uint64(idx)]
+    s[i, j] = -si if flip else si
 
 
-@_jit
-def _site_cont(s, a, i, j, up, dn, w, word, thr, eidx):
+@nb.njit(inline="always")
+def _site_cont(s, a, i, j, jl, jr, up, dn, word, thr, eidx):
     """float32 arithmetic in the spec's order; dE rounded on the 1/256 grid."""
-    jl = j - 1 if j > 0 else w - 1
-    jr = j + 1 if j < w - 1 else 0
     sf = s[i, j]
     nu = s[up, j]
     nd = s[dn, j]
@@ -123,81 +121,111 @@ def _site_cont(s, a, i, j, up, dn, w, word, thr, eidx):
           + (abs(sf + nl) - abs(sf - nl))) + (abs(sf + nr) - abs(sf - nr))
     q = np.int64(np.floor(np.float64(de) * _CS + 0.5)) + CONT_OFFSET
     q = min(max(q, 0), 2 * CONT_OFFSET)
-    if word < thr[q]:
-        s[i, j] = -sf
+    flip = word < thr[np.uint64(q)]
+    s[i, j] = -sf if flip else sf
 
 
-@_jit
-def _site_metric(s, a, i, j, up, dn, w, word, thr, symmetric):
-    eq = np.int64(s[i, j] == a[i, j])
+@nb.njit(inline="always")
+def _site_metric(s, a, i, j, c, word, thr, symmetric):
+    """``c``: agreements in the 3x3 window (symmetric energy; unused for block)."""
+    si = s[i, j]
+    eq = np.int64(si == a[i, j])
     if symmetric:
-        jl = j - 1 if j > 0 else w - 1
-        jr = j + 1 if j < w - 1 else 0
-        c = _row3(s, a, up, jl, j, jr) + _row3(s, a, i, jl, j, jr) + _row3(s, a, dn, jl, j, jr)
         c1 = c + 1 - 2 * eq
         de = abs(2 * c - 9) - abs(2 * c1 - 9)
     else:  # block: c - c1 = 2 eq - 1, the window cancels
         de = 2 * eq - 1
-    if word < thr[de + INT_OFFSET]:
-        s[i, j] = -s[i, j]
+    flip = word < thr[np.uint64(de + INT_OFFSET)]
+    s[i, j] = -si if flip else si
 
 
 # One row of one phase per kind (the site function is fixed in each, so it is inlined):
-# sites j = 8 g + start + 2 t take word t of group g.
-@_jit
-def _row_torus(s, a, i, start, up, dn, w, b, thr, eidx):
-    for g in range(w // 8):
-        j = 8 * g + start
-        _site_torus(s, a, i, j, up, dn, w, b[0, g], thr, eidx)
-        _site_torus(s, a, i, j + 2, up, dn, w, b[1, g], thr, eidx)
-        _site_torus(s, a, i, j + 4, up, dn, w, b[2, g], thr, eidx)
-        _site_torus(s, a, i, j + 6, up, dn, w, b[3, g], thr, eidx)
-    j = 8 * (w // 8) + start
-    for t in range(4):
-        if j + 2 * t < w:
-            _site_torus(s, a, i, j + 2 * t, up, dn, w, b[t, w // 8], thr, eidx)
+# site j = start + 2 k takes word k. _bounds gives the sites whose column neighbours need
+# no wrap: k in [lo, hi).
+@nb.njit(inline="always")
+def _bounds(start, w):
+    nk = (w - start + 1) // 2
+    lo = min(1 - start, nk)
+    hi = max((w - 2 - start) // 2 + 1, lo) if w >= 2 + start else lo
+    return nk, lo, min(hi, nk)
+
+
+@nb.njit(inline="always")
+def _wrap(j, w):
+    return (j - 1 if j > 0 else w - 1), (j + 1 if j < w - 1 else 0)
 
 
 @_jit
-def _row_edge(s, a, i, start, up, dn, w, b, thr, eidx):
-    for g in range(w // 8):
-        j = 8 * g + start
-        _site_edge(s, a, i, j, up, dn, w, b[0, g], thr, eidx)
-        _site_edge(s, a, i, j + 2, up, dn, w, b[1, g], thr, eidx)
-        _site_edge(s, a, i, j + 4, up, dn, w, b[2, g], thr, eidx)
-        _site_edge(s, a, i, j + 6, up, dn, w, b[3, g], thr, eidx)
-    j = 8 * (w // 8) + start
-    for t in range(4):
-        if j + 2 * t < w:
-            _site_edge(s, a, i, j + 2 * t, up, dn, w, b[t, w // 8], thr, eidx)
+def _row_torus(s, a, i, start, up, dn, w, wk, thr, eidx):
+    nk, lo, hi = _bounds(start, w)
+    for k in range(lo, hi):
+        j = start + 2 * k
+        _site_torus(s, a, i, j, j - 1, j + 1, up, dn, wk[k], thr, eidx)
+    for k in range(0, lo):
+        j = start + 2 * k
+        jl, jr = _wrap(j, w)
+        _site_torus(s, a, i, j, jl, jr, up, dn, wk[k], thr, eidx)
+    for k in range(hi, nk):
+        j = start + 2 * k
+        jl, jr = _wrap(j, w)
+        _site_torus(s, a, i, j, jl, jr, up, dn, wk[k], thr, eidx)
 
 
 @_jit
-def _row_cont(s, a, i, start, up, dn, w, b, thr, eidx):
-    for g in range(w // 8):
-        j = 8 * g + start
-        _site_cont(s, a, i, j, up, dn, w, b[0, g], thr, eidx)
-        _site_cont(s, a, i, j + 2, up, dn, w, b[1, g], thr, eidx)
-        _site_cont(s, a, i, j + 4, up, dn, w, b[2, g], thr, eidx)
-        _site_cont(s, a, i, j + 6, up, dn, w, b[3, g], thr, eidx)
-    j = 8 * (w // 8) + start
-    for t in range(4):
-        if j + 2 * t < w:
-            _site_cont(s, a, i, j + 2 * t, up, dn, w, b[t, w // 8], thr, eidx)
+def _row_edge(s, a, i, start, up, dn, w, wk, thr, eidx):
+    nk, lo, hi = _bounds(start, w)
+    for k in range(lo, hi):
+        j = start + 2 * k
+        _site_edge(s, a, i, j, j - 1, j + 1, up, dn, wk[k], thr, eidx)
+    for k in range(0, lo):
+        j = start + 2 * k
+        jl, jr = _wrap(j, w)
+        _site_edge(s, a, i, j, jl, jr, up, dn, wk[k], thr, eidx)
+    for k in range(hi, nk):
+        j = start + 2 * k
+        jl, jr = _wrap(j, w)
+        _site_edge(s, a, i, j, jl, jr, up, dn, wk[k], thr, eidx)
 
 
 @_jit
-def _row_metric(s, a, i, start, up, dn, w, b, thr, symmetric):
-    for g in range(w // 8):
-        j = 8 * g + start
-        _site_metric(s, a, i, j, up, dn, w, b[0, g], thr, symmetric)
-        _site_metric(s, a, i, j + 2, up, dn, w, b[1, g], thr, symmetric)
-        _site_metric(s, a, i, j + 4, up, dn, w, b[2, g], thr, symmetric)
-        _site_metric(s, a, i, j + 6, up, dn, w, b[3, g], thr, symmetric)
-    j = 8 * (w // 8) + start
-    for t in range(4):
-        if j + 2 * t < w:
-            _site_metric(s, a, i, j + 2 * t, up, dn, w, b[t, w // 8], thr, symmetric)
+def _row_cont(s, a, i, start, up, dn, w, wk, thr, eidx):
+    nk, lo, hi = _bounds(start, w)
+    for k in range(lo, hi):
+        j = start + 2 * k
+        _site_cont(s, a, i, j, j - 1, j + 1, up, dn, wk[k], thr, eidx)
+    for k in range(0, lo):
+        j = start + 2 * k
+        jl, jr = _wrap(j, w)
+        _site_cont(s, a, i, j, jl, jr, up, dn, wk[k], thr, eidx)
+    for k in range(hi, nk):
+        j = start + 2 * k
+        jl, jr = _wrap(j, w)
+        _site_cont(s, a, i, j, jl, jr, up, dn, wk[k], thr, eidx)
+
+
+@_jit
+def _row_metric(s, a, i, start, up, dn, w, wk, thr, symmetric, cs):
+    """Four-phase metric row. The symmetric energy takes the 3x3 agreement as three
+    column sums ``cs[j + 1]`` (column j of rows up, i, dn; cs[0] and cs[w + 1] wrap),
+    summed once per row before any update: sites of one phase are two columns apart, so
+    none lies in another's window and the sums stay exact while the row updates."""
+    nk = (w - start + 1) // 2
+    if symmetric:
+        for j in range(w):
+            cs[j + 1] = (np.int32(s[up, j] == a[up, j]) + np.int32(s[i, j] == a[i, j])
+                         + np.int32(s[dn, j] == a[dn, j]))
+        cs[0] = cs[w]
+        for k in range(nk):
+            j = start + 2 * k
+            if j == w - 1:
+                # column 0 wraps in; for odd w the site at j = 0 (same phase) has moved
+                cs[w + 1] = (np.int32(s[up, 0] == a[up, 0]) + np.int32(s[i, 0] == a[i, 0])
+                             + np.int32(s[dn, 0] == a[dn, 0]))
+            c = np.int64(cs[j]) + np.int64(cs[j + 1]) + np.int64(cs[j + 2])
+            _site_metric(s, a, i, j, c, wk[k], thr, True)
+    else:
+        for k in range(nk):
+            _site_metric(s, a, i, start + 2 * k, 0, wk[k], thr, False)
 
 
 @_jit(parallel=True)
@@ -211,7 +239,8 @@ def _sweep(kind, s, aux, k0, k1, sweep_index, thr, eidx):
     for phase in range(4 if four else 2):
         c3 = _u64(phase)
         for chunk in prange(nchunks):
-            b = np.empty((4, groups), np.uint32)
+            wk = np.empty(4 * groups, np.uint32)
+            cs = np.empty(w + 2, np.int32)
             r0 = chunk * nrows // nchunks
             r1 = (chunk + 1) * nrows // nchunks
             for ii in range(r0, r1):
@@ -223,15 +252,15 @@ def _sweep(kind, s, aux, k0, k1, sweep_index, thr, eidx):
                     start = (i + phase) & 1
                 up = i - 1 if i > 0 else h - 1
                 dn = i + 1 if i < h - 1 else 0
-                _fill_words(b, groups, _u64(i), c2, c3, k0, k1)
+                _fill_words(wk, groups, _u64(i), c2, c3, k0, k1)
                 if kind == 0:  # the kind is chosen per row, never per site
-                    _row_torus(s, aux, i, start, up, dn, w, b, thr, eidx)
+                    _row_torus(s, aux, i, start, up, dn, w, wk, thr, eidx)
                 elif kind == 1:
-                    _row_edge(s, aux, i, start, up, dn, w, b, thr, eidx)
+                    _row_edge(s, aux, i, start, up, dn, w, wk, thr, eidx)
                 elif kind == 2:
-                    _row_cont(s, aux, i, start, up, dn, w, b, thr, eidx)
+                    _row_cont(s, aux, i, start, up, dn, w, wk, thr, eidx)
                 else:
-                    _row_metric(s, aux, i, start, up, dn, w, b, thr, kind == 4)
+                    _row_metric(s, aux, i, start, up, dn, w, wk, thr, kind == 4, cs)
 
 
 @_jit(parallel=True)
