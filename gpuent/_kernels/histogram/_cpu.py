@@ -134,6 +134,326 @@ def level_at(levels, rr, cc):
     return np.int64(levels[np.uint64(rr), np.uint64(cc)])
 
 
+# --- the fast path: every pixel valid, a 1-D table, no occupied-level count -------------
+# Four neighbouring lines with the same window rows slide together, each with its own
+# uint32 histogram: their load-update-store chains are independent, so about four times
+# as much work is in flight. Levels are read from the flat image at per-line row offsets
+# (unsigned, no wraparound code); the occupied-level count is not kept (Miller-Madow
+# takes the general loop). Integer sums are exact in any order, hence the same bits.
+
+_ONE = np.uint64(1)
+_LANES = 4  # lines sliding together (2 or 4)
+_SKIP = 1  # skip rows whose leaving and entering levels are equal (strided loops)
+
+
+@numba.njit(cache=True, inline="always")
+def _leave(flat, roff, t0, t1, lane, uc, hist, inc, s):
+    for t in range(t0, t1):
+        v = np.uint64(flat[roff[np.uint64(4 * t + lane)] + uc])
+        c = np.uint64(hist[v])
+        s -= inc[c - _ONE]
+        hist[v] = c - _ONE
+    return s
+
+
+@numba.njit(cache=True, inline="always")
+def _enter(flat, roff, t0, t1, lane, uc, hist, inc, s):
+    for t in range(t0, t1):
+        v = np.uint64(flat[roff[np.uint64(4 * t + lane)] + uc])
+        c = np.uint64(hist[v])
+        s += inc[c]
+        hist[v] = c + _ONE
+    return s
+
+
+@numba.njit(cache=True, inline="always")
+def _pair1(flat, roff, t0, t1, ucl, uce, h0, inc, s0):
+    for t in range(t0, t1):
+        r0 = roff[np.uint64(4 * t)]
+        vl = np.uint64(flat[r0 + ucl])
+        ve = np.uint64(flat[r0 + uce])
+        c = np.uint64(h0[vl])
+        s0 -= inc[c - _ONE]
+        h0[vl] = c - _ONE
+        c = np.uint64(h0[ve])
+        s0 += inc[c]
+        h0[ve] = c + _ONE
+    return s0
+
+
+@numba.njit(cache=True, inline="always")
+def _pair2(flat, roff, t0, t1, ucl, uce, h0, h1, inc, s0, s1):
+    for t in range(t0, t1):
+        ut = np.uint64(4 * t)
+        r0 = roff[ut]
+        r1 = roff[ut + _ONE]
+        vl0 = np.uint64(flat[r0 + ucl])
+        vl1 = np.uint64(flat[r1 + ucl])
+        ve0 = np.uint64(flat[r0 + uce])
+        ve1 = np.uint64(flat[r1 + uce])
+        c0 = np.uint64(h0[vl0])
+        c1 = np.uint64(h1[vl1])
+        s0 -= inc[c0 - _ONE]
+        s1 -= inc[c1 - _ONE]
+        h0[vl0] = c0 - _ONE
+        h1[vl1] = c1 - _ONE
+        c0 = np.uint64(h0[ve0])
+        c1 = np.uint64(h1[ve1])
+        s0 += inc[c0]
+        s1 += inc[c1]
+        h0[ve0] = c0 + _ONE
+        h1[ve1] = c1 + _ONE
+    return s0, s1
+
+
+@numba.njit(cache=True, inline="always")
+def _pair4(flat, roff, t0, t1, ucl, uce, h0, h1, h2, h3, inc, s0, s1, s2, s3):
+    for t in range(t0, t1):
+        ut = np.uint64(4 * t)
+        r0 = roff[ut]
+        r1 = roff[ut + np.uint64(1)]
+        r2 = roff[ut + np.uint64(2)]
+        r3 = roff[ut + np.uint64(3)]
+        vl0 = np.uint64(flat[r0 + ucl])
+        vl1 = np.uint64(flat[r1 + ucl])
+        vl2 = np.uint64(flat[r2 + ucl])
+        vl3 = np.uint64(flat[r3 + ucl])
+        c0 = np.uint64(h0[vl0])
+        c1 = np.uint64(h1[vl1])
+        c2 = np.uint64(h2[vl2])
+        c3 = np.uint64(h3[vl3])
+        s0 -= inc[c0 - _ONE]
+        s1 -= inc[c1 - _ONE]
+        s2 -= inc[c2 - _ONE]
+        s3 -= inc[c3 - _ONE]
+        h0[vl0] = c0 - _ONE
+        h1[vl1] = c1 - _ONE
+        h2[vl2] = c2 - _ONE
+        h3[vl3] = c3 - _ONE
+        ve0 = np.uint64(flat[r0 + uce])
+        ve1 = np.uint64(flat[r1 + uce])
+        ve2 = np.uint64(flat[r2 + uce])
+        ve3 = np.uint64(flat[r3 + uce])
+        c0 = np.uint64(h0[ve0])
+        c1 = np.uint64(h1[ve1])
+        c2 = np.uint64(h2[ve2])
+        c3 = np.uint64(h3[ve3])
+        s0 += inc[c0]
+        s1 += inc[c1]
+        s2 += inc[c2]
+        s3 += inc[c3]
+        h0[ve0] = c0 + _ONE
+        h1[ve1] = c1 + _ONE
+        h2[ve2] = c2 + _ONE
+        h3[ve3] = c3 + _ONE
+    return s0, s1, s2, s3
+
+
+@numba.njit(cache=True, inline="always")
+def _move(h, vl, ve, inc, s):
+    """One pixel of level vl leaves, one of level ve enters."""
+    c = np.uint64(h[vl])
+    s -= inc[c - _ONE]
+    h[vl] = c - _ONE
+    c = np.uint64(h[ve])
+    s += inc[c]
+    h[ve] = c + _ONE
+    return s
+
+
+# Consecutive window rows, and lane k's rows are lane 0's moved down k rows (a rectangle
+# of rows in the interior of a 2-D image): each row's leaving and entering levels are read
+# once for every lane that holds the row, walking down the image (no row-offset table).
+# A row whose leaving and entering levels are equal changes nothing and is skipped.
+@numba.njit(cache=True, inline="always")
+def _strided2(flat, o, uw, cnt, ucl, uce, h0, h1, inc, s0, s1):
+    vl = np.uint64(flat[o + ucl])
+    ve = np.uint64(flat[o + uce])
+    if _SKIP == 0 or vl != ve:
+        s0 = _move(h0, vl, ve, inc, s0)
+    for _ in range(cnt - 1):
+        o += uw
+        vl = np.uint64(flat[o + ucl])
+        ve = np.uint64(flat[o + uce])
+        if _SKIP == 0 or vl != ve:
+            s0 = _move(h0, vl, ve, inc, s0)
+            s1 = _move(h1, vl, ve, inc, s1)
+    o += uw
+    vl = np.uint64(flat[o + ucl])
+    ve = np.uint64(flat[o + uce])
+    if _SKIP == 0 or vl != ve:
+        s1 = _move(h1, vl, ve, inc, s1)
+    return s0, s1
+
+
+@numba.njit(cache=True, inline="always")
+def _strided4(flat, o, uw, cnt, ucl, uce, h0, h1, h2, h3, inc, s0, s1, s2, s3):
+    # rows q = 0 .. cnt + 2 of the band; lane k holds rows k .. k + cnt - 1 (cnt >= 4)
+    for q in range(3):
+        vl = np.uint64(flat[o + ucl])
+        ve = np.uint64(flat[o + uce])
+        o += uw
+        if _SKIP == 0 or vl != ve:
+            s0 = _move(h0, vl, ve, inc, s0)
+            if q >= 1:
+                s1 = _move(h1, vl, ve, inc, s1)
+            if q >= 2:
+                s2 = _move(h2, vl, ve, inc, s2)
+    for _ in range(cnt - 3):
+        vl = np.uint64(flat[o + ucl])
+        ve = np.uint64(flat[o + uce])
+        o += uw
+        if _SKIP == 0 or vl != ve:
+            s0 = _move(h0, vl, ve, inc, s0)
+            s1 = _move(h1, vl, ve, inc, s1)
+            s2 = _move(h2, vl, ve, inc, s2)
+            s3 = _move(h3, vl, ve, inc, s3)
+    for q in range(3):
+        vl = np.uint64(flat[o + ucl])
+        ve = np.uint64(flat[o + uce])
+        o += uw
+        if _SKIP == 0 or vl != ve:
+            if q == 0:
+                s1 = _move(h1, vl, ve, inc, s1)
+            if q <= 1:
+                s2 = _move(h2, vl, ve, inc, s2)
+            s3 = _move(h3, vl, ve, inc, s3)
+    return s0, s1, s2, s3
+
+
+@numba.njit(cache=True, inline="always")
+def _out(s, n, kind, a, d, b, ln_base, inv_scale):
+    return finish(s, n, 0, kind, a, d, b, False, ln_base, inv_scale)
+
+
+@numba.njit(cache=True)
+def _fast_lines(levels, first_line, last_line, lead_shape, lead_maps, lead_start, lead_offs,
+                col_map, off_u, off_dx, pair_u, pair_start, pair_gl, pair_ge, inc,
+                kind, a, d, b, ln_base, inv_scale, nlevels, out):
+    nlines, width = out.shape
+    npix = off_u.shape[0]
+    ngroups = pair_gl.shape[0]
+    npairs = pair_u.shape[0]
+    flat = levels.reshape(levels.size)
+    uwidth = np.uint64(width)
+    hists = np.zeros((4, nlevels), np.uint32)
+    coords = np.empty(lead_shape.shape[0], np.int64)
+    rows = np.empty(lead_offs.shape[0], np.int64)
+    wrows = np.empty((4, npix), np.int64)
+    prows = np.empty((4, npairs), np.int64)
+    pcnts = np.empty((4, ngroups), np.int64)
+    roff = np.zeros(4 * npairs, np.uint64)
+    gbase = np.zeros(ngroups, np.uint64)
+    ns = np.zeros(4, np.int64)
+    line = first_line
+    while line < last_line:
+        # as many lines as possible (_LANES, else 1) with the same window rows count per group
+        lanes = 1
+        for k in range(_LANES):
+            if line + k < last_line:
+                setup_line(line + k, lead_shape, lead_maps, lead_start, lead_offs, off_u,
+                           pair_u, pair_start, coords, rows, wrows[k], prows[k], pcnts[k])
+        if line + _LANES - 1 < last_line:
+            lanes = _LANES
+            for k in range(1, _LANES):
+                for g in range(ngroups):
+                    if pcnts[k, g] != pcnts[0, g]:
+                        lanes = 1
+        for k in range(lanes):
+            for g in range(ngroups):
+                for t in range(pair_start[g], pair_start[g] + pcnts[0, g]):
+                    roff[4 * t + k] = np.uint64(prows[k, t]) * uwidth
+        # strided: every group's rows consecutive, lane k's rows lane 0's moved down k
+        strided = lanes > 1
+        for g in range(ngroups):
+            t0 = pair_start[g]
+            cnt = pcnts[0, g]
+            gbase[g] = roff[4 * t0]
+            if cnt < lanes:
+                strided = False
+            for t in range(t0, t0 + cnt):
+                for k in range(lanes):
+                    if prows[k, t] != prows[0, t0] + (t - t0) + k:
+                        strided = False
+        s0 = np.int64(0)
+        s1 = np.int64(0)
+        s2 = np.int64(0)
+        s3 = np.int64(0)
+        for k in range(lanes):
+            ns[k] = count_window(levels, wrows[k], col_map, off_dx, 0)
+            sk, _ = add_window(levels, wrows[k], col_map, off_dx, 0, hists[k], inc, 0, 1)
+            out[line + k, 0] = _out(sk, ns[k], kind, a, d, b, ln_base, inv_scale)
+            if k == 0:
+                s0 = sk
+            elif k == 1:
+                s1 = sk
+            elif k == 2:
+                s2 = sk
+            else:
+                s3 = sk
+        h0 = hists[0]
+        h1 = hists[1]
+        h2 = hists[2]
+        h3 = hists[3]
+        for x in range(1, width):
+            for g in range(ngroups):
+                cl = col_map[x - 1 + pair_gl[g]]
+                ce = col_map[x + pair_ge[g]]
+                t0 = pair_start[g]
+                cnt = pcnts[0, g]
+                t1 = t0 + cnt
+                if cl >= 0 and ce >= 0:
+                    if strided and lanes == 2:
+                        s0, s1 = _strided2(flat, gbase[g], uwidth, cnt, np.uint64(cl),
+                                           np.uint64(ce), h0, h1, inc, s0, s1)
+                    elif strided and lanes == 4:
+                        s0, s1, s2, s3 = _strided4(flat, gbase[g], uwidth, cnt, np.uint64(cl),
+                                                   np.uint64(ce), h0, h1, h2, h3, inc,
+                                                   s0, s1, s2, s3)
+                    elif lanes == 2:
+                        s0, s1 = _pair2(flat, roff, t0, t1, np.uint64(cl), np.uint64(ce), h0, h1,
+                                        inc, s0, s1)
+                    elif lanes == 4:
+                        s0, s1, s2, s3 = _pair4(flat, roff, t0, t1, np.uint64(cl),
+                                                np.uint64(ce), h0, h1, h2, h3, inc,
+                                                s0, s1, s2, s3)
+                    else:
+                        s0 = _pair1(flat, roff, t0, t1, np.uint64(cl), np.uint64(ce), h0,
+                                    inc, s0)
+                    continue
+                # clip borders: one side of the window is outside the image
+                if cl >= 0:
+                    ucl = np.uint64(cl)
+                    s0 = _leave(flat, roff, t0, t1, 0, ucl, h0, inc, s0)
+                    if lanes >= 2:
+                        s1 = _leave(flat, roff, t0, t1, 1, ucl, h1, inc, s1)
+                    if lanes == 4:
+                        s2 = _leave(flat, roff, t0, t1, 2, ucl, h2, inc, s2)
+                        s3 = _leave(flat, roff, t0, t1, 3, ucl, h3, inc, s3)
+                    for k in range(lanes):
+                        ns[k] -= cnt
+                if ce >= 0:
+                    uce = np.uint64(ce)
+                    s0 = _enter(flat, roff, t0, t1, 0, uce, h0, inc, s0)
+                    if lanes >= 2:
+                        s1 = _enter(flat, roff, t0, t1, 1, uce, h1, inc, s1)
+                    if lanes == 4:
+                        s2 = _enter(flat, roff, t0, t1, 2, uce, h2, inc, s2)
+                        s3 = _enter(flat, roff, t0, t1, 3, uce, h3, inc, s3)
+                    for k in range(lanes):
+                        ns[k] += cnt
+            out[line, x] = _out(s0, ns[0], kind, a, d, b, ln_base, inv_scale)
+            if lanes >= 2:
+                out[line + 1, x] = _out(s1, ns[1], kind, a, d, b, ln_base, inv_scale)
+            if lanes == 4:
+                out[line + 2, x] = _out(s2, ns[2], kind, a, d, b, ln_base, inv_scale)
+                out[line + 3, x] = _out(s3, ns[3], kind, a, d, b, ln_base, inv_scale)
+        # empty the histograms for the next lines
+        for k in range(lanes):
+            clear_window(levels, wrows[k], col_map, off_dx, width - 1, hists[k], nlevels)
+        line += lanes
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
 def sliding(levels, lead_shape, lead_maps, lead_start, lead_offs, col_map,
             off_u, off_dx, pair_u, pair_start, pair_gl, pair_ge, inc, row_off, per_n,
@@ -141,9 +461,15 @@ def sliding(levels, lead_shape, lead_maps, lead_start, lead_offs, col_map,
     nlines, width = out.shape
     npix = off_u.shape[0]
     ngroups = pair_gl.shape[0]
+    fast = all_valid and not per_n and not mm
     for chunk in prange(nchunks):
         first_line = chunk * nlines // nchunks
         last_line = (chunk + 1) * nlines // nchunks
+        if fast:
+            _fast_lines(levels, first_line, last_line, lead_shape, lead_maps, lead_start,
+                        lead_offs, col_map, off_u, off_dx, pair_u, pair_start, pair_gl,
+                        pair_ge, inc, kind, a, d, b, ln_base, inv_scale, nlevels, out)
+            continue
         hist = np.zeros(nlevels, np.int32)
         hist2 = np.zeros(nlevels, np.int32)
         coords = np.empty(lead_shape.shape[0], np.int64)

@@ -72,13 +72,14 @@ def philox(c0, c1, c2, c3, k0, k1):
 
 
 @_jit
-def _fill_words(b, groups, c1, c2, c3, k0, k1):
+def _fill_words(wk, groups, c1, c2, c3, k0, k1):
+    """The row's Philox words in site order: word t of group g goes to wk[4 g + t]."""
     for g in range(groups):
         o0, o1, o2, o3 = _philox_inline(_u64(g), c1, c2, c3, k0, k1)
-        b[0, g] = o0
-        b[1, g] = o1
-        b[2, g] = o2
-        b[3, g] = o3
+        wk[4 * g] = o0
+        wk[4 * g + 1] = o1
+        wk[4 * g + 2] = o2
+        wk[4 * g + 3] = o3
 
 
 @_jit
@@ -87,117 +88,148 @@ def _row3(s, a, r, jl, j, jr):
             + np.int64(s[r, jr] == a[r, jr]))
 
 
-@_jit
-def _site_torus(s, a, i, j, up, dn, w, word, thr, eidx):
-    jl = j - 1 if j > 0 else w - 1
-    jr = j + 1 if j < w - 1 else 0
-    si = np.int32(s[i, j])
-    nbs = np.int32(s[up, j]) + np.int32(s[dn, j]) + np.int32(s[i, jl]) + np.int32(s[i, jr])
-    if word < thr[2 * si * nbs + INT_OFFSET]:
-        s[i, j] = -si
+# Site updates on the flat lattice: row offsets ou, oc, od (row above, this row, row below)
+# and column indices are unsigned, so no negative-index wraparound code. Every decision is
+# branch-free (a select, then an unconditional store), and only the first and last sites
+# of a row take the wrapped column neighbours: elsewhere jl = j - 1, jr = j + 1.
+# The new spin is the old one times sg[accepted] (sg = [1, -1], an array in memory): LLVM
+# cannot turn a product with a loaded value into a select, which it may compile to a branch
+# that mispredicts at every other site near beta_c.
+@nb.njit(inline="always")
+def _site_torus(s, a, ou, oc, od, j, jl, jr, word, thr, eidx, sg):
+    si = np.int32(s[oc + j])
+    nbs = (np.int32(s[ou + j]) + np.int32(s[od + j]) + np.int32(s[oc + jl])
+           + np.int32(s[oc + jr]))
+    s[oc + j] = si * sg[np.uint64(word < thr[np.uint64(2 * si * nbs + INT_OFFSET)])]
 
 
-@_jit
-def _site_edge(s, a, i, j, up, dn, w, word, thr, eidx):
-    jl = j - 1 if j > 0 else w - 1
-    jr = j + 1 if j < w - 1 else 0
-    si = np.int32(s[i, j])
-    nbs = (np.int32(a[up, j] * s[up, j]) + np.int32(a[dn, j] * s[dn, j])
-           + np.int32(a[i, jl] * s[i, jl]) + np.int32(a[i, jr] * s[i, jr]))
-    idx = 2 * si * nbs + INT_OFFSET if a[i, j] == 1 else eidx
-    if word < thr[idx]:
-        s[i, j] = -si
+@nb.njit(inline="always")
+def _site_edge(s, a, ou, oc, od, j, jl, jr, word, thr, eidx, sg):
+    si = np.int32(s[oc + j])
+    nbs = (np.int32(a[ou + j]) * np.int32(s[ou + j]) + np.int32(a[od + j]) * np.int32(s[od + j])
+           + np.int32(a[oc + jl]) * np.int32(s[oc + jl])
+           + np.int32(a[oc + jr]) * np.int32(s[oc + jr]))
+    bond = 2 * si * nbs + INT_OFFSET
+    idx = bond if a[oc + j] == 1 else eidx
+    s[oc + j] = si * sg[np.uint64(word < thr[np.uint64(idx)])]
 
 
-@_jit
-def _site_cont(s, a, i, j, up, dn, w, word, thr, eidx):
+@nb.njit(inline="always")
+def _site_cont(s, a, ou, oc, od, j, jl, jr, word, thr, eidx, sg):
     """float32 arithmetic in the spec's order; dE rounded on the 1/256 grid."""
-    jl = j - 1 if j > 0 else w - 1
-    jr = j + 1 if j < w - 1 else 0
-    sf = s[i, j]
-    nu = s[up, j]
-    nd = s[dn, j]
-    nl = s[i, jl]
-    nr = s[i, jr]
+    sf = s[oc + j]
+    nu = s[ou + j]
+    nd = s[od + j]
+    nl = s[oc + jl]
+    nr = s[oc + jr]
     de = (((abs(sf + nu) - abs(sf - nu)) + (abs(sf + nd) - abs(sf - nd)))
           + (abs(sf + nl) - abs(sf - nl))) + (abs(sf + nr) - abs(sf - nr))
     q = np.int64(np.floor(np.float64(de) * _CS + 0.5)) + CONT_OFFSET
     q = min(max(q, 0), 2 * CONT_OFFSET)
-    if word < thr[q]:
-        s[i, j] = -sf
+    s[oc + j] = sf * sg[np.uint64(word < thr[np.uint64(q)])]  # exact: sf or -sf
 
 
-@_jit
-def _site_metric(s, a, i, j, up, dn, w, word, thr, symmetric):
-    eq = np.int64(s[i, j] == a[i, j])
+@nb.njit(inline="always")
+def _site_metric(sc, ac, j, c, word, thr, symmetric, sg):
+    """``c``: agreements in the 3x3 window (symmetric energy; unused for block)."""
+    si = np.int32(sc[j])
+    eq = np.int64(si == ac[j])
     if symmetric:
-        jl = j - 1 if j > 0 else w - 1
-        jr = j + 1 if j < w - 1 else 0
-        c = _row3(s, a, up, jl, j, jr) + _row3(s, a, i, jl, j, jr) + _row3(s, a, dn, jl, j, jr)
         c1 = c + 1 - 2 * eq
         de = abs(2 * c - 9) - abs(2 * c1 - 9)
     else:  # block: c - c1 = 2 eq - 1, the window cancels
         de = 2 * eq - 1
-    if word < thr[de + INT_OFFSET]:
-        s[i, j] = -s[i, j]
+    sc[j] = si * sg[np.uint64(word < thr[np.uint64(de + INT_OFFSET)])]
 
 
 # One row of one phase per kind (the site function is fixed in each, so it is inlined):
-# sites j = 8 g + start + 2 t take word t of group g.
-@_jit
-def _row_torus(s, a, i, start, up, dn, w, b, thr, eidx):
-    for g in range(w // 8):
-        j = 8 * g + start
-        _site_torus(s, a, i, j, up, dn, w, b[0, g], thr, eidx)
-        _site_torus(s, a, i, j + 2, up, dn, w, b[1, g], thr, eidx)
-        _site_torus(s, a, i, j + 4, up, dn, w, b[2, g], thr, eidx)
-        _site_torus(s, a, i, j + 6, up, dn, w, b[3, g], thr, eidx)
-    j = 8 * (w // 8) + start
-    for t in range(4):
-        if j + 2 * t < w:
-            _site_torus(s, a, i, j + 2 * t, up, dn, w, b[t, w // 8], thr, eidx)
+# site j = start + 2 k takes word k. _bounds gives the sites whose column neighbours need
+# no wrap: k in [lo, hi).
+@nb.njit(inline="always")
+def _bounds(start, w):
+    nk = (w - start + 1) // 2
+    lo = min(1 - start, nk)
+    hi = max((w - 2 - start) // 2 + 1, lo) if w >= 2 + start else lo
+    return nk, lo, min(hi, nk)
+
+
+@nb.njit(inline="always")
+def _wrap(j, w):
+    return np.uint64(j - 1 if j > 0 else w - 1), np.uint64(j + 1 if j < w - 1 else 0)
+
+
+@nb.njit(inline="always")
+def _row_sites(site, s, a, i, up, dn, start, w, wk, thr, eidx, sg):
+    sf = s.reshape(s.size)
+    af = a.reshape(a.size)
+    uw = np.uint64(w)
+    ou = np.uint64(up) * uw
+    oc = np.uint64(i) * uw
+    od = np.uint64(dn) * uw
+    nk, lo, hi = _bounds(start, w)
+    one = np.uint64(1)
+    two = np.uint64(2)
+    j = np.uint64(start) + two * np.uint64(lo)
+    for k in range(np.uint64(lo), np.uint64(hi)):
+        site(sf, af, ou, oc, od, j, j - one, j + one, wk[k], thr, eidx, sg)
+        j += two
+    for k in range(0, lo):
+        jj = start + 2 * k
+        jl, jr = _wrap(jj, w)
+        site(sf, af, ou, oc, od, np.uint64(jj), jl, jr, wk[np.uint64(k)], thr, eidx, sg)
+    for k in range(hi, nk):
+        jj = start + 2 * k
+        jl, jr = _wrap(jj, w)
+        site(sf, af, ou, oc, od, np.uint64(jj), jl, jr, wk[np.uint64(k)], thr, eidx, sg)
 
 
 @_jit
-def _row_edge(s, a, i, start, up, dn, w, b, thr, eidx):
-    for g in range(w // 8):
-        j = 8 * g + start
-        _site_edge(s, a, i, j, up, dn, w, b[0, g], thr, eidx)
-        _site_edge(s, a, i, j + 2, up, dn, w, b[1, g], thr, eidx)
-        _site_edge(s, a, i, j + 4, up, dn, w, b[2, g], thr, eidx)
-        _site_edge(s, a, i, j + 6, up, dn, w, b[3, g], thr, eidx)
-    j = 8 * (w // 8) + start
-    for t in range(4):
-        if j + 2 * t < w:
-            _site_edge(s, a, i, j + 2 * t, up, dn, w, b[t, w // 8], thr, eidx)
+def _row_torus(s, a, i, start, up, dn, w, wk, thr, eidx, sg):
+    _row_sites(_site_torus, s, s, i, up, dn, start, w, wk, thr, eidx, sg)
 
 
 @_jit
-def _row_cont(s, a, i, start, up, dn, w, b, thr, eidx):
-    for g in range(w // 8):
-        j = 8 * g + start
-        _site_cont(s, a, i, j, up, dn, w, b[0, g], thr, eidx)
-        _site_cont(s, a, i, j + 2, up, dn, w, b[1, g], thr, eidx)
-        _site_cont(s, a, i, j + 4, up, dn, w, b[2, g], thr, eidx)
-        _site_cont(s, a, i, j + 6, up, dn, w, b[3, g], thr, eidx)
-    j = 8 * (w // 8) + start
-    for t in range(4):
-        if j + 2 * t < w:
-            _site_cont(s, a, i, j + 2 * t, up, dn, w, b[t, w // 8], thr, eidx)
+def _row_edge(s, a, i, start, up, dn, w, wk, thr, eidx, sg):
+    _row_sites(_site_edge, s, a, i, up, dn, start, w, wk, thr, eidx, sg)
 
 
 @_jit
-def _row_metric(s, a, i, start, up, dn, w, b, thr, symmetric):
-    for g in range(w // 8):
-        j = 8 * g + start
-        _site_metric(s, a, i, j, up, dn, w, b[0, g], thr, symmetric)
-        _site_metric(s, a, i, j + 2, up, dn, w, b[1, g], thr, symmetric)
-        _site_metric(s, a, i, j + 4, up, dn, w, b[2, g], thr, symmetric)
-        _site_metric(s, a, i, j + 6, up, dn, w, b[3, g], thr, symmetric)
-    j = 8 * (w // 8) + start
-    for t in range(4):
-        if j + 2 * t < w:
-            _site_metric(s, a, i, j + 2 * t, up, dn, w, b[t, w // 8], thr, symmetric)
+def _row_cont(s, a, i, start, up, dn, w, wk, thr, eidx, sg):
+    _row_sites(_site_cont, s, s, i, up, dn, start, w, wk, thr, eidx, sg)
+
+
+@_jit
+def _row_metric(s, a, i, start, up, dn, w, wk, thr, symmetric, cs, sg):
+    """Four-phase metric row. The symmetric energy takes the 3x3 agreement as three
+    column sums ``cs[j + 1]`` (column j of rows up, i, dn; cs[0] and cs[w + 1] wrap),
+    summed once per row before any update: sites of one phase are two columns apart, so
+    none lies in another's window and the sums stay exact while the row updates."""
+    nk = (w - start + 1) // 2
+    sc = s[i]
+    ac = a[i]
+    if symmetric:
+        su = s[up]
+        sd = s[dn]
+        au = a[up]
+        ad = a[dn]
+        for j in range(w):
+            uj = np.uint64(j)
+            cs[uj + np.uint64(1)] = (np.int32(su[uj] == au[uj]) + np.int32(sc[uj] == ac[uj])
+                                     + np.int32(sd[uj] == ad[uj]))
+        cs[0] = cs[w]
+        for k in range(nk):
+            jj = start + 2 * k
+            j = np.uint64(jj)
+            if jj == w - 1:
+                # column 0 wraps in; for odd w the site at j = 0 (same phase) has moved
+                cs[w + 1] = (np.int32(su[0] == au[0]) + np.int32(sc[0] == ac[0])
+                             + np.int32(sd[0] == ad[0]))
+            c = (np.int64(cs[j]) + np.int64(cs[j + np.uint64(1)])
+                 + np.int64(cs[j + np.uint64(2)]))
+            _site_metric(sc, ac, j, c, wk[k], thr, True, sg)
+    else:
+        for k in range(nk):
+            _site_metric(sc, ac, np.uint64(start + 2 * k), 0, wk[k], thr, False, sg)
 
 
 @_jit(parallel=True)
@@ -211,7 +243,12 @@ def _sweep(kind, s, aux, k0, k1, sweep_index, thr, eidx):
     for phase in range(4 if four else 2):
         c3 = _u64(phase)
         for chunk in prange(nchunks):
-            b = np.empty((4, groups), np.uint32)
+            wk = np.empty(4 * groups, np.uint32)
+            cs = np.empty(w + 2, np.int32)
+            sg = np.ones(2, np.int32)
+            sg[1] = -1
+            sgf = np.ones(2, np.float32)
+            sgf[1] = -1
             r0 = chunk * nrows // nchunks
             r1 = (chunk + 1) * nrows // nchunks
             for ii in range(r0, r1):
@@ -223,15 +260,15 @@ def _sweep(kind, s, aux, k0, k1, sweep_index, thr, eidx):
                     start = (i + phase) & 1
                 up = i - 1 if i > 0 else h - 1
                 dn = i + 1 if i < h - 1 else 0
-                _fill_words(b, groups, _u64(i), c2, c3, k0, k1)
+                _fill_words(wk, groups, _u64(i), c2, c3, k0, k1)
                 if kind == 0:  # the kind is chosen per row, never per site
-                    _row_torus(s, aux, i, start, up, dn, w, b, thr, eidx)
+                    _row_torus(s, aux, i, start, up, dn, w, wk, thr, eidx, sg)
                 elif kind == 1:
-                    _row_edge(s, aux, i, start, up, dn, w, b, thr, eidx)
+                    _row_edge(s, aux, i, start, up, dn, w, wk, thr, eidx, sg)
                 elif kind == 2:
-                    _row_cont(s, aux, i, start, up, dn, w, b, thr, eidx)
+                    _row_cont(s, aux, i, start, up, dn, w, wk, thr, eidx, sgf)
                 else:
-                    _row_metric(s, aux, i, start, up, dn, w, b, thr, kind == 4)
+                    _row_metric(s, aux, i, start, up, dn, w, wk, thr, kind == 4, cs, sg)
 
 
 @_jit(parallel=True)
