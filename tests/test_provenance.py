@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-import shutil
 import warnings
 
 import numpy as np
