@@ -242,9 +242,14 @@ class AtomicOutput:
 
             try:
                 sidecar = stamp(self.tmp, self.path)
-            except BaseException:
+            except KeyboardInterrupt:
                 self.abort()
                 raise
+            except Exception as exc:  # the output is fine; say that its record is missing
+                import sys
+
+                print(f"gpuent: warning: {self.path} is written without its provenance "
+                      f"record ({type(exc).__name__}: {exc})", file=sys.stderr)
         try:
             with deferred_interrupt():
                 publish(self.tmp, self.path)

@@ -246,7 +246,10 @@ def pixel_digest(path, *, suffix=None):
         return out
     pixels = None
     if suffix not in (".csv", ".pdf", ".svg", ".mp4"):
-        pixels = open_pixels(path, suffix=suffix, gray=False)
+        try:
+            pixels = open_pixels(path, suffix=suffix, gray=False)
+        except (OSError, ImportError):  # e.g. a Pillow TIFF without tifffile: its bytes
+            pixels = None
     if pixels is None:
         data = Path(path).read_bytes()
         if suffix == ".csv":

@@ -50,11 +50,13 @@ def _check_common(rec, image_sha, command):
 
 
 @pytest.mark.parametrize("suffix", [".png", ".jpg", ".webp", ".tif", ".npy", ".zarr",
-                                    ".ome.zarr"])
+                                    ".ome.zarr", ".svg"])
 def test_entropy_outputs_carry_their_record(image, tmp_path, suffix):
     from PIL import Image
 
     src, pixels = image
+    if suffix == ".svg":
+        pytest.importorskip("matplotlib")
     out = tmp_path / f"map{suffix}"
     assert main(["entropy", str(src), "-o", str(out), "-q", "-r", "2"]) == 0
     rec = read_provenance(out)
@@ -79,6 +81,10 @@ def test_entropy_outputs_carry_their_record(image, tmp_path, suffix):
         z = zarr.open_array(out, mode="r")
         decoded = z[:]
         assert z.attrs["gpuent"] == rec and z.attrs["history"] == rec["history"]
+    elif suffix == ".svg":  # no pixels: the file's bytes, the record in a sidecar
+        assert json.loads((tmp_path / "map.svg.json").read_text()) == rec
+        assert rec["output"]["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+        return
     else:
         g = zarr.open_group(out, mode="r")
         decoded = g["0"][:]
@@ -124,6 +130,20 @@ def test_python_api_outputs_are_recorded(tmp_path):
     with pytest.raises(ValueError, match="no gpuent provenance"):
         tifffile.imwrite(tmp_path / "plain.tif", values)
         read_provenance(tmp_path / "plain.tif")
+
+
+def test_a_record_that_cannot_be_written_is_a_warning(tmp_path, monkeypatch, capsys):
+    import gpuent.provenance as prov
+    from gpuent.io import write_map
+
+    def broken(tmp, target):
+        raise OSError("disk says no")
+
+    monkeypatch.setattr(prov, "stamp", broken)
+    values = np.ones((4, 5), np.float32)
+    write_map(tmp_path / "v.tif", values)
+    np.testing.assert_array_equal(tifffile.imread(tmp_path / "v.tif"), values)
+    assert "without its provenance record (OSError: disk says no)" in capsys.readouterr().err
 
 
 def test_provenance_command(image, tmp_path, capsys):
