@@ -50,7 +50,7 @@ SCHEMA = "gpuent.provenance"
 SCHEMA_VERSION = 1
 #: the CSV comment line that carries the record
 CSV_PREFIX = "# gpuent-provenance: "
-_STRIP_BYTES = 64 << 20  # pixels hashed this many bytes at a time (bounded memory)
+_STRIP_BYTES = 16 << 20  # pixels hashed this many bytes at a time (bounded memory)
 _SIDECAR = (".webp", ".npy", ".pdf", ".svg", ".mp4")
 
 _active: contextvars.ContextVar = contextvars.ContextVar("gpuent_provenance", default=None)
@@ -141,7 +141,7 @@ def _jsonable(value):
 # ------------------------------------------------------------------------- pixel hashing
 
 def _strips(array):
-    """Blocks of ``array`` along its first axis, each at most ~64 MiB, as NumPy arrays."""
+    """Blocks of ``array`` along its first axis, each at most ~16 MiB, as NumPy arrays."""
     shape = tuple(array.shape)
     if len(shape) == 0:
         yield np.asarray(array[()])
@@ -160,11 +160,17 @@ def _le(block):
     return np.ascontiguousarray(block)
 
 
+def _bytes(block):
+    """The pixel bytes of ``block`` (C order, little-endian) without another copy."""
+    block = _le(block)
+    return memoryview(block.reshape(-1)).cast("B") if block.size else b""
+
+
 def digest_array(array):
     """SHA-256 of an array's pixel bytes (C order, little-endian), read in strips."""
     h = hashlib.sha256()
     for block in _strips(array):
-        h.update(_le(block).tobytes())
+        h.update(_bytes(block))
     return h.hexdigest()
 
 
@@ -238,11 +244,11 @@ def pixel_digest(path, *, suffix=None):
         frames = frames_of(path)
         h = hashlib.sha256()
         for f in frames:
-            h.update(_le(f).tobytes())
+            h.update(_bytes(f))
         out = {"sha256": h.hexdigest(), "shape": list(frames[0].shape),
                "dtype": str(frames[0].dtype), "of": "pixels"}
         if len(frames) > 1:
-            out["frames"] = [hashlib.sha256(_le(f).tobytes()).hexdigest() for f in frames]
+            out["frames"] = [hashlib.sha256(_bytes(f)).hexdigest() for f in frames]
         return out
     pixels = None
     if suffix not in (".csv", ".pdf", ".svg", ".mp4"):
