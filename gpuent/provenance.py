@@ -43,8 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SCHEMA", "SCHEMA_VERSION", "read_provenance", "pixel_digest", "recording",
-           "note", "stamp", "sidecar_path"]
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "RECORD_SCHEMA", "check_record", "read_provenance",
+           "pixel_digest", "recording", "note", "stamp", "sidecar_path"]
 
 SCHEMA = "gpuent.provenance"
 SCHEMA_VERSION = 1
@@ -52,6 +52,80 @@ SCHEMA_VERSION = 1
 CSV_PREFIX = "# gpuent-provenance: "
 _STRIP_BYTES = 16 << 20  # pixels hashed this many bytes at a time (bounded memory)
 _SIDECAR = (".webp", ".npy", ".pdf", ".svg", ".mp4")
+
+_HASH = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+_SHAPE = {"type": "array", "items": {"type": "integer"}}
+#: the record's JSON Schema (draft 2020-12); :func:`check_record` checks a record against it
+RECORD_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "gpuent provenance record",
+    "type": "object",
+    "required": ["schema", "version", "gpuent", "command", "function", "argv", "parameters",
+                 "path", "device", "inputs", "output", "time", "versions", "history"],
+    "properties": {
+        "schema": {"const": SCHEMA},
+        "version": {"type": "integer", "minimum": 1},
+        "gpuent": {"type": "string"},
+        "command": {"type": ["string", "null"]},
+        "function": {"type": ["string", "null"]},
+        "argv": {"type": ["array", "null"], "items": {"type": "string"}},
+        "parameters": {"type": "object"},
+        "path": {"enum": ["reference", "cpu", "cuda"]},
+        "device": {"type": "string"},
+        "inputs": {"type": "array", "items": {
+            "type": "object", "required": ["role", "file", "path", "shape", "dtype", "sha256"],
+            "properties": {"role": {"type": "string"}, "file": {"type": "string"},
+                           "path": {"type": "string"}, "shape": _SHAPE,
+                           "dtype": {"type": "string"}, "sha256": _HASH}}},
+        "output": {"type": "object", "required": ["file", "sha256", "of"],
+                   "properties": {"file": {"type": "string"}, "sha256": _HASH,
+                                  "of": {"enum": ["pixels", "file"]}, "shape": _SHAPE,
+                                  "dtype": {"type": "string"},
+                                  "frames": {"type": "array", "items": _HASH}}},
+        "time": {"type": "string"},
+        "versions": {"type": "object", "required": ["python", "numpy", "numba", "cupy"]},
+        "history": {"type": "string", "pattern": "^[^\\n]*$"},
+        "cwd": {"type": "string"},
+        "notes": {"type": "object"},
+    },
+}
+_TYPES = {"object": dict, "array": list, "string": str, "integer": int, "null": type(None),
+          "number": (int, float), "boolean": bool}
+
+
+def check_record(record, schema=RECORD_SCHEMA, where="record"):
+    """Raise ``ValueError`` naming the first place ``record`` breaks :data:`RECORD_SCHEMA`
+    (the keywords it uses: type, required, properties, items, enum, const, minimum, pattern)."""
+    import re
+
+    types = schema.get("type")
+    if types is not None:
+        names = types if isinstance(types, list) else [types]
+        ok = any(isinstance(record, _TYPES[n]) and not (n == "integer" and
+                                                        isinstance(record, bool))
+                 for n in names)
+        if not ok:
+            raise ValueError(f"{where}: expected {' or '.join(names)}, got {record!r:.60}")
+    if "const" in schema and record != schema["const"]:
+        raise ValueError(f"{where}: expected {schema['const']!r}, got {record!r:.60}")
+    if "enum" in schema and record not in schema["enum"]:
+        raise ValueError(f"{where}: {record!r:.60} is not one of {schema['enum']}")
+    if "minimum" in schema and record < schema["minimum"]:
+        raise ValueError(f"{where}: {record} is below {schema['minimum']}")
+    if "pattern" in schema and not re.search(schema["pattern"], record):
+        raise ValueError(f"{where}: {record!r:.60} does not match {schema['pattern']}")
+    if isinstance(record, dict):
+        for key in schema.get("required", ()):
+            if key not in record:
+                raise ValueError(f"{where}: missing {key!r}")
+        for key, sub in schema.get("properties", {}).items():
+            if key in record:
+                check_record(record[key], sub, f"{where}.{key}")
+    if isinstance(record, list) and "items" in schema:
+        for i, item in enumerate(record):
+            check_record(item, schema["items"], f"{where}[{i}]")
+    return record
+
 
 _active: contextvars.ContextVar = contextvars.ContextVar("gpuent_provenance", default=None)
 
@@ -592,7 +666,8 @@ def describe(record):
     if params:
         lines.append("parameters   " + ", ".join(f"{k}={v!r}" for k, v in params.items()))
     for k, v in (record.get("notes") or {}).items():
-        lines.append(f"{k:<12} {v}")
+        if k not in ("path", "device"):
+            lines.append(f"{k:<12} {v}")
     ver = record.get("versions") or {}
     lines.append("versions     " + ", ".join(f"{k} {v}" for k, v in ver.items()))
     lines.append(f"history      {record.get('history')}")

@@ -40,6 +40,9 @@ def image(tmp_path_factory):
 
 
 def _check_common(rec, image_sha, command):
+    from gpuent.provenance import check_record
+
+    check_record(rec)
     assert rec["schema"] == "gpuent.provenance" and rec["version"] == 1
     assert rec["command"] == command
     assert rec["versions"]["numpy"] == np.__version__
@@ -300,3 +303,20 @@ def test_ome_zarr_pyramid_units_and_validation(tmp_path):
     data = nodes[0].data
     assert [tuple(d.shape) for d in data] == [(1100, 1030), (550, 515), (275, 258)]
     np.testing.assert_array_equal(np.asarray(data[1]), g["1"][:])
+
+
+def test_check_record_names_what_is_wrong(image, tmp_path):
+    from gpuent.provenance import check_record
+
+    src, _ = image
+    out = tmp_path / "e.tif"
+    main(["entropy", str(src), "-o", str(out), "-q"])
+    rec = read_provenance(out)
+    check_record(rec)
+    bad = json.loads(json.dumps(rec))
+    bad["output"]["sha256"] = "abc"
+    with pytest.raises(ValueError, match=r"record\.output\.sha256"):
+        check_record(bad)
+    del bad["inputs"][0]["dtype"]
+    with pytest.raises(ValueError, match=r"record\.inputs\[0\]: missing 'dtype'"):
+        check_record(bad)
