@@ -222,6 +222,9 @@ def _strips(array):
         return
     row = max(1, int(np.prod(shape[1:])) * np.dtype(array.dtype).itemsize)
     step = max(1, _STRIP_BYTES // row)
+    chunks = getattr(array, "chunks", None)
+    if chunks and chunks[0] * row <= 8 * _STRIP_BYTES:  # whole chunk rows: each chunk is
+        step = max(1, step // chunks[0]) * chunks[0]  # decompressed once, not once a strip
     for a in range(0, shape[0], step):
         yield np.asarray(array[a:min(shape[0], a + step)])
 
