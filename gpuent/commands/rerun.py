@@ -30,7 +30,8 @@ def register(sub):
     p.add_argument("file", metavar="FILE", help="an output of gpuent with a provenance record")
     p.add_argument("--check", action="store_true",
                    help="only compare: leave FILE as it is (exit status 1 if it differs)")
-    p.add_argument("-q", "--quiet", action="store_true", help="print nothing when identical")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="print nothing on success (a bit-identical rerun)")
     p.set_defaults(func=run)
 
 
