@@ -50,7 +50,7 @@ SCHEMA = "gpuent.provenance"
 SCHEMA_VERSION = 1
 #: the CSV comment line that carries the record
 CSV_PREFIX = "# gpuent-provenance: "
-_STRIP_BYTES = 16 << 20  # pixels hashed this many bytes at a time (bounded memory)
+_STRIP_BYTES = 4 << 20  # pixels hashed this many bytes at a time (bounded memory)
 _SIDECAR = (".webp", ".npy", ".pdf", ".svg", ".mp4")
 
 _HASH = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
@@ -215,7 +215,7 @@ def _jsonable(value):
 # ------------------------------------------------------------------------- pixel hashing
 
 def _strips(array):
-    """Blocks of ``array`` along its first axis, each at most ~16 MiB, as NumPy arrays."""
+    """Blocks of ``array`` along its first axis, about 4 MiB (or whole chunk rows up to 128 MiB)."""
     shape = tuple(array.shape)
     if len(shape) == 0:
         yield np.asarray(array[()])
@@ -223,7 +223,7 @@ def _strips(array):
     row = max(1, int(np.prod(shape[1:])) * np.dtype(array.dtype).itemsize)
     step = max(1, _STRIP_BYTES // row)
     chunks = getattr(array, "chunks", None)
-    if chunks and chunks[0] * row <= 8 * _STRIP_BYTES:  # whole chunk rows: each chunk is
+    if chunks and chunks[0] * row <= 32 * _STRIP_BYTES:  # whole chunk rows: each chunk is
         step = max(1, step // chunks[0]) * chunks[0]  # decompressed once, not once a strip
     for a in range(0, shape[0], step):
         yield np.asarray(array[a:min(shape[0], a + step)])
