@@ -137,6 +137,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: argument names that hold input files (hashed into each output's provenance record)
+INPUT_ARGS = ("input", "edges")
+
+
+def run_recorded(args, argv, *, record_argv=None, cwd=None):
+    """Run a parsed command with its provenance being recorded (see :mod:`gpuent.provenance`)."""
+    from .provenance import recording
+
+    params = {k: v for k, v in vars(args).items() if k not in ("func", "command")}
+    inputs = [(name, getattr(args, name)) for name in INPUT_ARGS
+              if isinstance(getattr(args, name, None), str)]
+    with recording(args.command, parameters=params,
+                   argv=[str(a) for a in (argv if record_argv is None else record_argv)],
+                   inputs=inputs) as rec:
+        if cwd is not None:
+            rec.cwd = cwd
+        return int(args.func(args) or 0)
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -150,7 +169,7 @@ def main(argv=None) -> int:
     if getattr(args, "quiet", False):
         _kernels.announce_compiles = False  # --quiet: nothing on stderr on success
     try:
-        return int(args.func(args) or 0)
+        return run_recorded(args, sys.argv[1:] if argv is None else argv)
     except KeyboardInterrupt:
         print("gpuent: interrupted", file=sys.stderr)
         return 130

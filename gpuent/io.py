@@ -28,12 +28,23 @@ __all__ = [
     "atomic_path",
     "publish",
     "read_image",
+    "read_provenance",
     "to_grayscale",
     "write_image",
     "write_map",
 ]
 
 _LUMA = np.array([0.299, 0.587, 0.114])
+
+
+def read_provenance(path):
+    """The provenance record of a file gpuent wrote, as a dict (see :mod:`gpuent.provenance`).
+
+    Raises ``ValueError`` when the file holds none, ``FileNotFoundError`` when it is missing.
+    """
+    from .provenance import read_provenance as read
+
+    return read(path)
 
 
 def to_grayscale(rgb):
@@ -186,10 +197,14 @@ class AtomicOutput:
     create : bool
         Leave the reserved name created (default); with ``False`` it is freed for
         a library that insists on creating it, and only the unique name is kept.
+    record : bool
+        Write the provenance record (:mod:`gpuent.provenance`) into the output (or a
+        ``NAME.json`` sidecar) before it is renamed into place (default).
     """
 
-    def __init__(self, path, *, folder=False, create=True):
+    def __init__(self, path, *, folder=False, create=True, record=True):
         self.path = Path(path)
+        self.record = record
         parent = self.path.parent if str(self.path.parent) else Path(".")
         if not parent.is_dir():
             raise FileNotFoundError(f"output folder does not exist: {parent}")
@@ -220,7 +235,21 @@ class AtomicOutput:
             raise OSError(f"cannot write {self.path}: {exc.strerror or exc}") from None
 
     def commit(self):
-        """Rename the finished temporary output to the target."""
+        """Record how it was made, then rename the finished temporary output to the target."""
+        sidecar = None
+        if self.record:
+            from .provenance import stamp
+
+            try:
+                sidecar = stamp(self.tmp, self.path)
+            except KeyboardInterrupt:
+                self.abort()
+                raise
+            except Exception as exc:  # the output is fine; say that its record is missing
+                import sys
+
+                print(f"gpuent: warning: {self.path} is written without its provenance "
+                      f"record ({type(exc).__name__}: {exc})", file=sys.stderr)
         try:
             with deferred_interrupt():
                 publish(self.tmp, self.path)
@@ -228,6 +257,11 @@ class AtomicOutput:
             self.abort()
             raise OSError(f"cannot write {self.path}: {exc.strerror or exc}") from None
         self.done = True
+        if sidecar is not None:
+            from .provenance import sidecar_path
+
+            with AtomicOutput(sidecar_path(self.path), record=False) as side:
+                side.tmp.write_text(sidecar)
         return self.path
 
     def abort(self):
@@ -262,9 +296,12 @@ def write_image(path, array):
     """Write a uint8/uint16 grayscale or RGB array as an image file (atomically)."""
     from PIL import Image
 
+    from .provenance import default_recording
+
     array = np.asarray(array)
-    with atomic_path(path) as tmp:
-        Image.fromarray(array).save(tmp, format=_pil_format(path))
+    with default_recording("gpuent.io.write_image", {"path": str(path)}):
+        with atomic_path(path) as tmp:
+            Image.fromarray(array).save(tmp, format=_pil_format(path))
 
 
 def _pil_format(path):
@@ -295,8 +332,14 @@ def write_map(path, values, *, colormap="inferno", vmin=None, vmax=None):
     vmin, vmax : float, optional
         Colour scale limits; the map's finite min and max by default.
     """
-    path = Path(path)
-    values = np.asarray(values)
+    from .provenance import default_recording
+
+    with default_recording("gpuent.io.write_map", {"path": str(path), "colormap": colormap,
+                                                    "vmin": vmin, "vmax": vmax}):
+        return _write_map(Path(path), np.asarray(values), colormap, vmin, vmax)
+
+
+def _write_map(path, values, colormap, vmin, vmax):
     ext = path.suffix.lower()
     if ext == ".zarr":
         from .io_big import create_sink

@@ -317,8 +317,24 @@ class TiffSink(_Sink):
                       photometric="minisblack", compression=None)
 
 
-def create_sink(path, shape, tile):
-    """The output for a map of ``shape`` computed in ``tile`` blocks, by suffix."""
+def create_sink(path, shape, tile, *, like=None):
+    """The output for a map of ``shape`` computed in ``tile`` blocks, by suffix.
+
+    A ``.ome.zarr`` name gives an OME-NGFF group (:class:`gpuent.ngff.NgffSink`), whose
+    axes take their units from the input ``like`` when it has them.
+    """
+    if str(path).lower().rstrip("/").endswith(".ome.zarr"):
+        from .ngff import NgffSink
+
+        sink = None
+        try:
+            with deferred_interrupt():
+                sink = NgffSink(path, shape, tile, like=like)
+        except KeyboardInterrupt:
+            if sink is not None:
+                sink.abort()
+            raise
+        return sink
     suffix = Path(path).suffix.lower()
     kind = {".npy": NpySink, **dict.fromkeys(ZARR_SUFFIXES, ZarrSink),
             **dict.fromkeys(TIFF_SUFFIXES, TiffSink)}.get(suffix)

@@ -121,6 +121,9 @@ def run(args):
     from .._backend import array_namespace
 
     array_namespace(image)  # loads the array-API wrapper: start-up, not the map's time
+    from ..provenance import note
+
+    note(path=backend or ("cuda" if type(image).__module__.startswith("cupy") else "cpu"))
     prepared = _prepared_so_far()
     start = time.perf_counter()
     emap = local_entropy(image, radius, footprint=footprint, mode=args.mode, bins=args.bins,
@@ -272,11 +275,14 @@ def _run_streamed(args, out, extent, backend):
     if backend in (None, "cuda") and source.ndim == 2 and gpu_available():
         device = "cuda"
     progress = not args.quiet and sys.stderr.isatty()
+    from ..provenance import note
+
+    note(path=device or backend or "cpu", tile=list(tile), streamed=True)
     prepared = _prepared_so_far()
     start = time.perf_counter()
     sink = None
     try:
-        sink = create_sink(out, source.shape, tile)
+        sink = create_sink(out, source.shape, tile, like=args.input)
         if args.scheduler:
             from .._dask import run_dask
 

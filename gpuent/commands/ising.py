@@ -337,6 +337,10 @@ def run(args):
     model, sweeps, every, schedule = _build(args)
     backend = None if args.backend == "auto" else args.backend
     sim = ising.Simulation(model, seed=args.seed, backend=backend)
+    from ..provenance import note
+
+    note(path=sim.backend, model=model.kind, schedule=repr(schedule), seed=args.seed,
+         sweeps=sweeps, every=every, lattice=list(model.shape[:2]))
     downscale = args.downscale or max(1, math.ceil(max(model.shape) / 2048))
     if getattr(args, "label", False):
         writer = _label_writer(ising)(out, fps=args.fps, betas=schedule.values(sweeps),

@@ -220,7 +220,10 @@ def write_movie(frames, path, *, fps: float = 25) -> Path:
     -------
     Path
     """
-    with MovieWriter(path, fps=fps) as mw:
+    from ..provenance import default_recording
+
+    with default_recording("gpuent.ising.write_movie", {"path": str(path), "fps": fps}), \
+            MovieWriter(path, fps=fps) as mw:
         for f in frames:
             mw.append(f)
     if mw.count == 0:
