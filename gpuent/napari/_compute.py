@@ -6,9 +6,7 @@ without a viewer; the widgets in :mod:`gpuent.napari._widgets` only add threads 
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -465,40 +463,32 @@ def anneal_lattice(sim, betas, start: int, *, min_interval: float = 1 / 30):
 
 
 def write_anneal_movie(path, picture, settings, *, every=1, fps=25):
-    """Replay the anneal ``settings`` of ``picture`` from sweep 0 into a movie at ``path``
-    and write its provenance record ``<path>.json`` (settings, gpuent version, frames).
+    """Replay the anneal ``settings`` of ``picture`` from sweep 0 into a movie at ``path``.
 
-    Both files appear whole or not at all; the record is written after the movie.
+    The movie carries gpuent's provenance record (:func:`gpuent.io.read_provenance`):
+    the widget's settings, the schedule, the seed, the frame count and the path taken.
+    It appears whole or not at all.
     """
     from gpuent.ising import MovieWriter
+    from gpuent.provenance import note, recording
 
     path = Path(path)
     model = build_model(picture, settings["model"], spins=settings["spins"])
     sched = build_schedule(settings["schedule"], beta=settings["beta"],
-                             beta_end=settings["beta_end"], scale=settings["scale"])
+                           beta_end=settings["beta_end"], scale=settings["scale"])
     backend = None if settings["backend"] == "auto" else settings["backend"]
-    sim = gpuent.ising.Simulation(model, seed=settings["seed"], backend=backend)
-    writer = MovieWriter(path, fps=fps)
-    try:
-        writer.append(sim.frame())
-        trace = sim.run(int(settings["sweeps"]), beta=sched, record_every=0, frames=every,
-                        movie=writer, progress=False)
-        writer.close()
-    except BaseException:
-        writer.abort()
-        raise
-    record = {
-        "gpuent": gpuent.__version__,
-        "tool": "gpuent napari plugin, Anneal widget",
-        "movie": path.name,
-        "frames": trace.frame_count + 1,
-        "frame_every_sweeps": int(every),
-        "fps": int(fps),
-        "schedule_name": sched.name,
-        "simulation_backend": sim.backend,
-        "settings": settings,
-    }
-    tmp = path.with_name(f".{path.name}.json.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(record, indent=2) + "\n")
-    os.replace(tmp, path.with_name(path.name + ".json"))
+    parameters = dict(settings, frame_every_sweeps=int(every), fps=int(fps))
+    with recording(function="gpuent.napari.write_anneal_movie", parameters=parameters):
+        sim = gpuent.ising.Simulation(model, seed=settings["seed"], backend=backend)
+        writer = MovieWriter(path, fps=fps)
+        try:
+            writer.append(sim.frame())
+            trace = sim.run(int(settings["sweeps"]), beta=sched, record_every=0, frames=every,
+                            movie=writer, progress=False)
+            note(tool="gpuent napari plugin, Anneal widget", frames=trace.frame_count + 1,
+                 schedule_name=sched.name, simulation_backend=sim.backend)
+            writer.close()
+        except BaseException:
+            writer.abort()
+            raise
     return path
