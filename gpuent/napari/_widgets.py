@@ -398,7 +398,7 @@ class AnnealWidget(mw.Container):
     # -- movie ---------------------------------------------------------------------------
     def save_movie(self, path=None, *, block=False):
         """Write the whole anneal (the same seed replays the same lattices, bit for bit) to a
-        movie (.gif, .mp4, .png, .webp) plus its provenance record ``<movie>.json``, in a
+        movie (.gif, .mp4, .png, .webp) carrying gpuent's provenance record, in a
         worker thread (``block=True``: here, returns the path)."""
         path = Path(path if path is not None else self.movie_path.value)
         if self.settings is None:
