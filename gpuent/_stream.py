@@ -373,7 +373,7 @@ def compute_tile(region, mask_region, local_maps, tile_shape, req: MapRequest):
     if full != tuple(tile_shape):
         power = power[cut]
     h = xp.log(power) / ((1.0 - req.alpha) * math.log(req.base))
-    return xp.astype(h, out_dtype)
+    return xp.astype(h + 0.0, out_dtype)  # + 0.0: log 1 / (1 - alpha) is -0.0 for alpha > 1
 
 
 def execute(req: MapRequest, image, mask=None, *, progress=False):

@@ -109,7 +109,7 @@ def renyi_entropy(p, alpha, *, base=2, axis=-1):
     if math.isinf(alpha):
         return -xp.log(xp.max(q, axis=axis)) / lnb
     power = xp.sum(xp.where(pos, xp.where(pos, q, 1.0) ** alpha, 0.0), axis=axis)
-    return xp.log(power) / ((1.0 - alpha) * lnb)
+    return xp.log(power) / ((1.0 - alpha) * lnb) + 0.0  # + 0.0: no -0.0 for alpha > 1
 
 
 def expected(f, p, *, axis=-1):

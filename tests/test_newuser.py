@@ -459,3 +459,23 @@ def test_default_scale_depends_on_the_type_only():
     assert default_scale(count_levels(np.ones(4, np.float32), 64), 2) == (0.0, 6.0)
     lo, hi = default_scale(256, math.e)
     assert lo == 0 and math.isclose(hi, math.log(256))
+
+
+def test_renyi_of_a_uniform_window_is_plus_zero():
+    """log 1 / (1 - alpha) is -0.0 for alpha > 1: maps and global values give +0.0."""
+    import gpuent as ge
+
+    flat = np.full((9, 9), 7, np.uint8)
+    out = ge.local_renyi_entropy(flat, 2.0, 2)
+    assert not np.signbit(out).any()
+    assert not np.signbit(ge.renyi_entropy(np.array([1.0]), 2.0))
+
+
+def test_base_e_means_nats(tmp_path, capsys):
+    import math
+
+    from gpuent.commands._picture import unit_name
+    from gpuent.commands.entropy import _base
+
+    assert _base("e") == math.e and _base("10") == 10.0
+    assert unit_name(_base("e")) == "nats" and unit_name(2.718281828) == "nats"

@@ -12,8 +12,8 @@ PLANE_HELP = ("for a 3-D stack (multi-page TIFF, 3-D .npy/.zarr): the plane to u
               "counting from 0 (default: the middle plane)")
 
 
-def add_plane_option(parser):
-    parser.add_argument("--plane", type=int, metavar="N", help=PLANE_HELP)
+def add_plane_option(parser, *, help=PLANE_HELP):
+    parser.add_argument("--plane", type=int, metavar="N", help=help)
 
 
 def read_plane(path, plane=None, *, quiet=False):

@@ -44,7 +44,7 @@ def unit_name(base) -> str:
     """``bits`` for base 2, ``nats`` for base e, else ``base-B units``."""
     if base == 2:
         return "bits"
-    if abs(base - math.e) < 1e-12:
+    if abs(base - math.e) < 1e-6:  # also --base 2.718281828
         return "nats"
     return f"base-{base:g} units"
 

@@ -39,8 +39,8 @@ def register(sub):
                    help="entropy estimator (default plugin: -sum p log p)")
     p.add_argument("--bins", type=int, metavar="K",
                    help="bin values into K levels (needed for floating-point images)")
-    p.add_argument("--base", type=float, default=2.0, metavar="B",
-                   help="logarithm base (default 2: bits)")
+    p.add_argument("--base", type=_base, default=2.0, metavar="B",
+                   help="logarithm base: 2 (default, bits), e (nats), 10 or any number > 1")
     p.add_argument("--backend", default="auto", choices=("auto", "reference", "cpu", "cuda"),
                    help="compute path (default auto: CUDA on a GPU, else Numba; cuda needs "
                         "CuPy and an NVIDIA GPU)")
@@ -346,3 +346,15 @@ def demo(out_dir: Path, quiet: bool):
         print(f"wrote {out_dir / 'sample.png'} and {out_dir / 'sample-entropy.png'}")
 
 
+def _base(text):
+    """``--base``: a number, or ``e`` for natural logarithms (nats)."""
+    import argparse
+    import math
+
+    if text.strip().lower() == "e":
+        return math.e
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid base {text!r}: give a number > 1, or e for nats") from None

@@ -87,7 +87,8 @@ def register(sub):
                    help="a ready-made movie: edges (image edges cut the bonds; arctan "
                         "schedule) or metric (spins pulled towards the image; heat then "
                         "cool); see below")
-    add_plane_option(p)
+    add_plane_option(p, help="for a stack of planes (multi-page TIFF): the plane to use, "
+                            "counting from 0 (default: the middle plane)")
     p.add_argument("--size", type=_size, metavar="HxW",
                    help="lattice size, even sides: resizes the input (default: the input's "
                         "own size, or 256x256 without an input)")
