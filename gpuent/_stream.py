@@ -620,7 +620,17 @@ def stream_map(source, sink, req: MapRequest, tile, *, progress=False, device=No
 
 
 def iter_tiles(source, req: MapRequest, tile, *, progress=False, device=None, sink=None):
-    """Yield ``(tile, values)`` in row-major tile order (after ``sink`` stored them, if given)."""
+    """Yield ``(tile, values)`` in row-major tile order (after ``sink`` stored them, if given).
+
+    ``device="cuda"`` streams through the GPU with pinned double buffers on a separate
+    copy stream (:mod:`gpuent._gpu_stream`): the same tiles, the same bits.
+    """
+    if device == "cuda":
+        from ._gpu_stream import iter_tiles_gpu
+
+        for t, values in iter_tiles_gpu(source, req, tile, sink=sink, progress=progress):
+            yield t, values.copy()  # the pinned buffer is reused two tiles later
+        return
     from tqdm.auto import tqdm
 
     dtype = np.dtype(source.dtype)
