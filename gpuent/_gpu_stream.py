@@ -121,7 +121,9 @@ def iter_tiles_gpu(source, req, tile, *, device=None, sink=None, progress=False)
                 back = dev.to_host(values, done, out)
                 if pending is not None:
                     yield _finish(dev, pending, sink, bar)
-                pending = (t, out, back)
+                # the device arrays stay referenced until the copy back is done: the memory
+                # pool must not hand them to the next tile while a stream still reads them
+                pending = (t, out, back, (d_region, values))
             if pending is not None:
                 yield _finish(dev, pending, sink, bar)
         finally:
@@ -129,7 +131,7 @@ def iter_tiles_gpu(source, req, tile, *, device=None, sink=None, progress=False)
 
 
 def _finish(dev, pending, sink, bar):
-    t, out, event = pending
+    t, out, event, _ = pending
     dev.wait(event)
     if sink is not None:
         sink(t, out)
