@@ -196,6 +196,7 @@ fi
 # ---------------------------------------------------------------- benchmarks
 want bench && stage bench "$BENCH_S" bench benchmarks/bench_local_entropy_gpu.py
 cp "$SCRATCH"/results/*.json "$OUT"/ 2>/dev/null
+want bench && stage stream "${STREAM_S:-90}" bench benchmarks/bench_stream_gpu.py  # issue 13
 want ising || want bench && stage ising "$ISING_S" bench benchmarks/bench_ising_gpu.py
 cp "$SCRATCH"/results/*.json "$OUT"/ 2>/dev/null
 

@@ -546,6 +546,11 @@ def window_map(image, func, radius, *, progress=None):
     :func:`gpuent.local_entropy` for those quantities; they are orders of magnitude
     faster.
 
+    The loop over windows runs in Python on the host, on every namespace: ``func``
+    gets each window as a view in the image's namespace (on its device for CuPy),
+    and its number is brought to the host (one device-to-host copy of a scalar per
+    pixel for CuPy data). The map is returned in the image's namespace and device.
+
     Parameters
     ----------
     image : array

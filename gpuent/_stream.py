@@ -20,9 +20,11 @@ up front, so peak memory is bounded by a few tiles whatever the image size.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import sys
+import threading
 import time
 import uuid
 import warnings
@@ -52,7 +54,8 @@ from ._validate import (
 )
 
 __all__ = ["MapRequest", "make_request", "tile_geometry", "compute_tile", "execute",
-           "stream_map", "tiles_of", "proxy_array", "iter_tiles", "PATHS"]
+           "stream_map", "tiles_of", "proxy_array", "iter_tiles", "PATHS", "memory_budget",
+           "current_budget", "budget_tile"]
 
 KINDS = ("entropy", "expected", "renyi")
 
@@ -381,13 +384,39 @@ def execute(req: MapRequest, image, mask=None, *, progress=False):
 
     With ``progress``, the map is computed in bands of lines (exact tiling: the
     same bits) with a ``tqdm.auto`` bar, which also shows in notebooks.
+
+    When the image and the path's scratch would exceed the memory budget
+    (:func:`memory_budget`; for CuPy data the free GPU memory), or the device
+    runs out of memory, the map is computed in tiles with halos by the tiling of
+    the streaming path (:func:`tile_geometry`), so the result is the same bits.
     """
     try:
-        if not progress:
-            tile = tuple((0, int(n)) for n in req.shape)
-            maps = [g[1] for g in tile_geometry(req.shape, req.radii, req.mode, tile)]
+        if progress:
+            return _execute_in_bands(req, image, mask)
+        from ._backend import array_namespace
+
+        xp = array_namespace(image)
+        budget = current_budget(xp)
+        per_px = _bytes_per_pixel(req, image, xp)
+        if budget is not None and _region_bytes(req, req.shape, per_px) > budget:
+            return _execute_tiled(req, image, mask, budget_tile(req, per_px, budget))
+        tile = tuple((0, int(n)) for n in req.shape)
+        maps = [g[1] for g in tile_geometry(req.shape, req.radii, req.mode, tile)]
+        try:
             return compute_tile(image, mask, maps, req.shape, req)
-        return _execute_in_bands(req, image, mask)
+        except MemoryError:  # cupy's OutOfMemoryError is one too
+            pass
+        # the device ran out of memory: quarter the tiles until they fit
+        budget = _region_bytes(req, req.shape, per_px)
+        while True:
+            _release_pool(xp)
+            budget //= 4
+            tile = budget_tile(req, per_px, budget)  # raises when one window does not fit
+            try:
+                return _execute_tiled(req, image, mask, tile)
+            except MemoryError:
+                if max(tile) == 1:
+                    raise
     finally:
         _PLANS.pop(req.token, None)
 
@@ -395,32 +424,137 @@ def execute(req: MapRequest, image, mask=None, *, progress=False):
 def _execute_in_bands(req, image, mask, bands=32):
     from tqdm.auto import tqdm
 
-    from ._backend import array_namespace
-
-    xp = array_namespace(image)
     n0 = req.shape[0]
     step = max(1, -(-n0 // bands))
     tile_side = (step,) + tuple(req.shape[1:])
-    out = None
     desc = {"entropy": "local entropy", "expected": "local expected", "renyi": "local Rényi"}
     with tqdm(total=int(np.prod(req.shape)), unit="pix", unit_scale=True,
               desc=desc[req.kind], leave=False) as bar:
-        for t in tiles_of(req.shape, tile_side):
-            geo = tile_geometry(req.shape, req.radii, req.mode, t)
-            uniq = [g[0] for g in geo]
-            region = read_region(lambda sl: image[sl], uniq,
-                                 xp.empty(tuple(u.size for u in uniq), dtype=image.dtype))
-            sub_mask = None
-            if mask is not None:
-                sub_mask = read_region(lambda sl: mask[sl], uniq,
-                                       xp.empty(region.shape, dtype=xp.bool))
-            values = compute_tile(region, sub_mask, [g[1] for g in geo],
-                                  [b - a for a, b in t], req)
-            if out is None:
-                out = xp.empty(req.shape, dtype=values.dtype)
-            out[tuple(slice(a, b) for a, b in t)] = values
+        return _execute_tiled(req, image, mask, tile_side, bar)
+
+
+def _execute_tiled(req, image, mask, tile_side, bar=None):
+    """The map of an in-memory ``image`` tile by tile (tiles of ``tile_side``, exact halos)."""
+    from ._backend import array_namespace
+
+    xp = array_namespace(image)
+    out = None
+    for t in tiles_of(req.shape, tile_side):
+        geo = tile_geometry(req.shape, req.radii, req.mode, t)
+        uniq = [g[0] for g in geo]
+        region = read_region(lambda sl: image[sl], uniq,
+                             xp.empty(tuple(u.size for u in uniq), dtype=image.dtype))
+        sub_mask = None
+        if mask is not None:
+            sub_mask = read_region(lambda sl: mask[sl], uniq,
+                                   xp.empty(region.shape, dtype=xp.bool))
+        values = compute_tile(region, sub_mask, [g[1] for g in geo],
+                              [b - a for a, b in t], req)
+        del region, sub_mask
+        if out is None:
+            out = xp.empty(req.shape, dtype=values.dtype)
+        out[tuple(slice(a, b) for a, b in t)] = values
+        if bar is not None:
             bar.update(int(np.prod([b - a for a, b in t])))
     return out
+
+
+# --------------------------------------------------------------------------- memory budget
+
+_budget = threading.local()
+
+#: fraction of the free GPU memory an in-memory map plans to use
+GPU_BUDGET_FRACTION = 0.5
+
+# scratch bytes per pixel of each path besides the levels and the output: the
+# reference path keeps a few int64 planes (counts, sums, occupied bins); the fast
+# paths keep per-thread histograms whose size does not grow with the image.
+_SCRATCH = {"reference": 48, "cpu": 0, "cuda": 0}
+
+
+@contextlib.contextmanager
+def memory_budget(nbytes):
+    """Within the block, in-memory windowed maps plan for at most ``nbytes`` at once.
+
+    ``None`` restores the default (CuPy data: a fraction of the free GPU memory;
+    other data: no limit). Maps over the budget are computed in tiles with halos,
+    bit for bit the same map. Used by tests to force the tiled path on the host.
+    """
+    if nbytes is not None and int(nbytes) <= 0:
+        raise ValueError(f"memory budget must be a positive number of bytes, got {nbytes}")
+    old = getattr(_budget, "value", None)
+    _budget.value = None if nbytes is None else int(nbytes)
+    try:
+        yield
+    finally:
+        _budget.value = old
+
+
+def current_budget(xp):
+    """Bytes an in-memory map may plan for: the injected budget, else for CuPy data a
+    fraction of the free device memory (plus the memory pool's free blocks), else None."""
+    value = getattr(_budget, "value", None)
+    if value is not None:
+        return value
+    from ._backend import is_cupy
+
+    if not is_cupy(xp):
+        return None
+    import cupy
+
+    free, _ = cupy.cuda.runtime.memGetInfo()
+    pool = cupy.get_default_memory_pool().free_bytes()
+    return int(GPU_BUDGET_FRACTION * (free + pool))
+
+
+def _release_pool(xp):
+    from ._backend import is_cupy
+
+    if is_cupy(xp):
+        import cupy
+
+        cupy.get_default_memory_pool().free_all_blocks()
+
+
+def _bytes_per_pixel(req, image, xp):
+    """Estimated bytes per pixel of a tile's region: copy, mask, levels, output, scratch."""
+    from ._backend import choose_backend
+
+    available = [p.name for p in PATHS if len(req.shape) in p.ndims and req.kind in p.kinds]
+    try:
+        path = choose_backend(req.backend, xp, available)
+    except ValueError:  # the computation itself says what is wrong
+        path = "reference"
+    kind = dtype_kind(image)
+    if kind == "b":
+        itemsize = 1
+    elif kind == "f":
+        itemsize = xp.finfo(image.dtype).bits // 8
+    else:
+        itemsize = xp.iinfo(image.dtype).bits // 8
+    return itemsize + 1 + 4 + 1 + 8 + _SCRATCH[path]
+
+
+def _region_bytes(req, tile_side, per_px):
+    """Upper bound of the bytes of one tile of sides ``tile_side`` with its halo."""
+    sides = [min(int(n), int(t) + 2 * r) for n, t, r in zip(req.shape, tile_side, req.radii)]
+    return int(np.prod(sides, dtype=np.float64)) * per_px
+
+
+def budget_tile(req, per_px, budget):
+    """The largest tile (halving its longest side) whose region fits ``budget`` bytes."""
+    tile = [int(n) for n in req.shape]
+    while _region_bytes(req, tile, per_px) > budget:
+        if max(tile) == 1:
+            raise MemoryError(
+                f"a window of radii {req.radii} alone needs "
+                f"{_region_bytes(req, tile, per_px)} bytes, over the memory budget of "
+                f"{int(budget)} bytes; free memory, use a smaller radius, or stream the "
+                "image from a file (gpuent entropy)"
+            )
+        ax = int(np.argmax(tile))
+        tile[ax] = -(-tile[ax] // 2)
+    return tuple(tile)
 
 
 def tile_from_reader(read, read_mask, req: MapRequest, tile, dtype, device=None):
@@ -486,7 +620,17 @@ def stream_map(source, sink, req: MapRequest, tile, *, progress=False, device=No
 
 
 def iter_tiles(source, req: MapRequest, tile, *, progress=False, device=None, sink=None):
-    """Yield ``(tile, values)`` in row-major tile order (after ``sink`` stored them, if given)."""
+    """Yield ``(tile, values)`` in row-major tile order (after ``sink`` stored them, if given).
+
+    ``device="cuda"`` streams through the GPU with pinned double buffers on a separate
+    copy stream (:mod:`gpuent._gpu_stream`): the same tiles, the same bits.
+    """
+    if device == "cuda":
+        from ._gpu_stream import iter_tiles_gpu
+
+        for t, values in iter_tiles_gpu(source, req, tile, sink=sink, progress=progress):
+            yield t, values.copy()  # the pinned buffer is reused two tiles later
+        return
     from tqdm.auto import tqdm
 
     dtype = np.dtype(source.dtype)

@@ -17,10 +17,20 @@ from pathlib import Path
 
 import numpy as np
 
+from .._backend import to_numpy
+
 __all__ = ["FORMATS", "MovieWriter", "spins_to_frame", "write_movie"]
 
 FORMATS = {".gif": "GIF", ".png": "PNG", ".apng": "PNG", ".webp": "WEBP", ".mp4": "MP4"}
 _STOP = object()
+
+
+def _host(frame):
+    """A frame on the host: CuPy/array-API arrays copied explicitly, anything else as NumPy."""
+    try:
+        return to_numpy(frame)
+    except TypeError:  # lists, PIL images, ...
+        return np.asarray(frame)
 
 
 def spins_to_frame(spins, downscale: int = 1) -> np.ndarray:
@@ -29,8 +39,9 @@ def spins_to_frame(spins, downscale: int = 1) -> np.ndarray:
 
     Parameters
     ----------
-    spins : 2-D NumPy array
-        int8 or float32 spins.
+    spins : 2-D array
+        int8 or float32 spins; CuPy (or other array-API) lattices are copied to the
+        host explicitly, since the frame goes to a file.
     downscale : int
         Block side k >= 1.
 
@@ -38,7 +49,7 @@ def spins_to_frame(spins, downscale: int = 1) -> np.ndarray:
     -------
     numpy.ndarray of uint8, shape (H // k, W // k)
     """
-    s = np.asarray(spins)
+    s = _host(spins)
     if downscale > 1:
         h, w = (s.shape[0] // downscale) * downscale, (s.shape[1] // downscale) * downscale
         s = s[:h, :w].reshape(h // downscale, downscale, w // downscale, downscale)
@@ -101,7 +112,7 @@ class MovieWriter:
         if self._error is not None:
             raise self._error
         pending = hasattr(frame, "resolve")  # a GPU frame still being copied to the host
-        f = frame if pending else np.asarray(frame)
+        f = frame if pending else _host(frame)  # frames go to a file: stated host copy
         if f.ndim != 2:
             raise ValueError(f"frames must be 2-D, got shape {f.shape}")
         if f.dtype != np.uint8:
