@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -229,9 +230,48 @@ class _Sink:
         self.output.abort()
 
 
-class ZarrSink(_Sink):
+class ZarrTiles(_Sink):
+    """Tile writes into a Zarr store under a temporary name, safe against Ctrl-C and abort.
+
+    zarr-python finishes a write on its own event-loop thread, so an interrupt landing in
+    the middle of one would let that thread go on writing chunk files after :meth:`abort`
+    removed the folder (a temporary store left behind). A write therefore holds Ctrl-C
+    until it is done, and :meth:`abort` waits for writes in flight (Dask threads) and
+    refuses later ones. Subclasses set ``self.array`` and define :meth:`_reopen`.
+    """
+
+    def _init_writes(self):
+        self._lock = threading.Lock()
+        self._abandoned = False
+
+    def __call__(self, tile, values):
+        values = np.asarray(values, dtype=np.float32)
+        with self._lock, deferred_interrupt():
+            if self._abandoned or not os.path.isdir(self.tmp):  # aborted: do not recreate it
+                raise RuntimeError(f"output {self.path} was abandoned")
+            self.array[tuple(slice(a, b) for a, b in tile)] = values
+
+    def abort(self):
+        with self._lock:
+            self._abandoned = True
+        self.output.abort()
+
+    def __getstate__(self):  # workers reopen the store by path
+        state = dict(self.__dict__)
+        state["array"] = None
+        state.pop("_lock", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+        self.array = self._reopen()
+
+
+class ZarrSink(ZarrTiles):
     def __init__(self, path, shape, chunks):
         zarr = _need("zarr")
+        self._init_writes()
         self._reserve(path, folder=True, create=False)
         try:
             self.array = zarr.create_array(store=self.tmp, shape=tuple(shape),
@@ -241,19 +281,8 @@ class ZarrSink(_Sink):
             self.abort()
             raise
 
-    def __call__(self, tile, values):
-        if not os.path.isdir(self.tmp):  # aborted (Ctrl-C) while Dask tasks still ran:
-            raise RuntimeError(f"output {self.path} was abandoned")  # do not recreate it
-        self.array[tuple(slice(a, b) for a, b in tile)] = np.asarray(values, dtype=np.float32)
-
-    def __getstate__(self):  # workers reopen the store by path
-        state = dict(self.__dict__)
-        state["array"] = None
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        self.array = _need("zarr").open_array(self.tmp, mode="r+")
+    def _reopen(self):
+        return _need("zarr").open_array(self.tmp, mode="r+")
 
 
 class NpySink(_Sink):

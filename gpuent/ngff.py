@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .io import AtomicOutput
+from .io_big import ZarrTiles
 
 __all__ = ["NgffSink", "physical_size", "pyramid_shapes", "NGFF_VERSION"]
 
@@ -117,7 +118,7 @@ def _ome_sizes(xml):
     return out if "x" in out and "y" in out else {}
 
 
-class NgffSink:
+class NgffSink(ZarrTiles):
     """A ``.ome.zarr`` output: level 0 written tile by tile, the pyramid at :meth:`commit`.
 
     Parameters
@@ -141,6 +142,7 @@ class NgffSink:
             raise ValueError(f"an .ome.zarr map is 2-D or 3-D, got shape {self.shape}")
         self.chunks = tuple(min(int(c), n) for c, n in zip(chunks, self.shape))
         self.sizes = physical_size(like) if like is not None else {}
+        self._init_writes()
         self.output = AtomicOutput(path, folder=True, create=False)
         self.tmp = str(self.output.tmp)
         self.folder = self.output.folder
@@ -156,21 +158,10 @@ class NgffSink:
     def _names(self):
         return ["z", "y", "x"][-len(self.shape):]
 
-    def __call__(self, tile, values):
-        if not os.path.isdir(self.tmp):  # aborted while Dask tasks still ran
-            raise RuntimeError(f"output {self.path} was abandoned")
-        self.array[tuple(slice(a, b) for a, b in tile)] = np.asarray(values, dtype=np.float32)
-
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state["array"] = None
-        return state
-
-    def __setstate__(self, state):
+    def _reopen(self):
         import zarr
 
-        self.__dict__.update(state)
-        self.array = zarr.open_array(os.path.join(self.tmp, "0"), mode="r+")
+        return zarr.open_array(os.path.join(self.tmp, "0"), mode="r+")
 
     def commit(self):
         try:
@@ -179,9 +170,6 @@ class NgffSink:
             self.abort()
             raise
         self.output.commit()
-
-    def abort(self):
-        self.output.abort()
 
     def _pyramid(self):
         import zarr
