@@ -14,11 +14,15 @@ Anchor: NVIDIA's ising-gpu example (about 900 flips/ns with 4-bit and 1430 with 
 multi-spin coding on an H100); compare rows by hand. Writes (after every row, so that a cut
 run keeps what it measured) benchmarks/results/ising-gpu-<device>.json and a copy under
 $OUT when that is set. Bit-exactness is checked on every lattice at its full size (the
-32768^2 rows included, where 64-bit index math matters): a few sweeps on the CPU path.
+32768^2 rows included, where 64-bit index math matters): a few sweeps on the CPU path,
+taken from the stored expectations of ``make gpu-bundle`` (tests/_expected.py) so that the
+GPU machine compiles no Numba kernel; ``--expectations`` only computes
+(``GPUENT_EXPECTED=fill``) or checks (``require``) them, without a GPU.
 
     compute-sanitizer --tool memcheck python benchmarks/bench_ising_gpu.py --memcheck-case
 
-runs every kernel family once on small lattices instead (CuPy's pool off), against the CPU.
+runs every kernel family once on small lattices instead (CuPy's pool off), against the
+stored CPU results: ``benchmarks/gpu_memcheck.py ising``.
 """
 
 from __future__ import annotations
@@ -36,7 +40,10 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]),
+                str(Path(__file__).resolve().parents[1] / "tests")]
+
+from _expected import Digest, array_sha256, expected  # noqa: E402
 
 from gpuent import ising  # noqa: E402
 from gpuent._backend import gpu_available  # noqa: E402
@@ -83,55 +90,74 @@ def _time_gpu(sim, sweeps, repeats, **kw):
     return float(np.median(times))
 
 
-def _bit_exact(model, sweeps, kernel):
-    """Run ``sweeps`` sweeps on CPU and GPU from the same lattice and seed; compare."""
+def _fingerprint(spins):
+    """A cheap sample of an initial lattice: says whether a stored result is for it."""
+    return np.ascontiguousarray(np.asarray(spins)[::97, ::89])
+
+
+def _cpu_side(kind, n, sweeps):
+    """The CPU path's lattice and observables after ``sweeps`` sweeps from ``_model(kind,
+    n)`` at BETA, seed 99 (stored when present: computed only where none is)."""
+    def compute():
+        model = _model(kind, n)
+        cpu = ising.Simulation(model, seed=99, backend="cpu")
+        tc = cpu.run(sweeps, beta=BETA, record_every=sweeps)
+        return {"init": _fingerprint(model.spins), "spins": np.asarray(cpu.spins),
+                "energy": np.asarray(tc.energy), "magnetization": np.asarray(tc.magnetization)}
+
+    return expected(("bench-ising-cpu", kind, n, sweeps, 99, BETA), compute)
+
+
+def _same(got, want):
+    if isinstance(want, Digest):
+        return got.shape == want.shape and got.dtype == want.dtype and (
+            array_sha256(got) == want.sha256)
+    return bool(np.array_equal(got, want))
+
+
+def _bit_exact(model, sweeps, kernel, kind, n):
+    """Run ``sweeps`` sweeps on the GPU from the same lattice and seed as the stored CPU
+    run; compare (None when the stored run is of another initial lattice)."""
     import cupy as cp
 
-    cpu = ising.Simulation(model, seed=99, backend="cpu")
+    want = _cpu_side(kind, n, sweeps)
+    if not np.array_equal(want["init"], _fingerprint(model.spins)):
+        print(f"stored CPU run of {kind} {n}^2 is of another lattice: rebuild the bundle")
+        return None
     gpu = ising.Simulation(_cupy_model(model), seed=99, kernel=kernel)
-    tc = cpu.run(sweeps, beta=BETA, record_every=sweeps)
     tg = gpu.run(sweeps, beta=BETA, record_every=sweeps)
-    return bool(np.array_equal(cpu.spins, cp.asnumpy(gpu.spins))
-                and np.array_equal(tc.energy, tg.energy)
-                and np.array_equal(tc.magnetization, tg.magnetization))
+    return bool(_same(cp.asnumpy(gpu.spins), want["spins"])
+                and np.array_equal(want["energy"], tg.energy)
+                and np.array_equal(want["magnetization"], tg.magnetization))
+
+
+def _configs(scale):
+    binary = ("packed", "fused", "rows")
+    return [("torus", 4096 // scale, binary), ("torus", 16384 // scale, binary),
+            ("torus", 32768 // scale, binary), ("edge", 16384 // scale, binary),
+            ("block", 16384 // scale, ("rows",)), ("symmetric", 16384 // scale, ("rows",)),
+            ("continuous", 8192 // scale, (None,))]
+
+
+def expectations(args):
+    """Only the CPU side of every bit-exactness check (no GPU): filled or checked."""
+    scale = 8 if args.quick else args.scale
+    if args.check_sweeps:
+        for kind, n, _ in _configs(scale):
+            t0 = time.perf_counter()
+            _cpu_side(kind, n, args.check_sweeps)
+            print(f"bench_ising_gpu: cpu side of {kind} {n}^2 ready "
+                  f"({time.perf_counter() - t0:.1f} s)", flush=True)
+    return 0
 
 
 def memcheck_case():
-    """Every kernel family once on small lattices (tile edges, widths not multiples of 8 or
-    32), with CuPy's memory pool off so that compute-sanitizer sees every array as its own
-    allocation; compares with the CPU path. Returns the number of mismatches."""
-    import cupy as cp
+    """Every kernel family once on small lattices (benchmarks/gpu_memcheck.py ising):
+    returns the number of mismatches with the stored CPU results."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import gpu_memcheck
 
-    cp.cuda.set_allocator(None)
-    rng = np.random.default_rng(0)
-    bad = 0
-    for h, w in ((34, 64), (40, 288), (34, 70), (40, 72)):
-        img = (rng.random((h, w)) * 255).astype(np.uint8)
-        models = {"torus": ising.torus((h, w), init="random", seed=1),
-                  "edge": ising.edge_model(img),
-                  "edge-fixed": ising.edge_model(img, edge_spins="fixed"),
-                  "block": ising.metric_model(img),
-                  "symmetric": ising.metric_model(img, energy="symmetric"),
-                  "continuous": ising.torus((h, w), init="random", spins="continuous", seed=2)}
-        for name, model in models.items():
-            binary = model.kind in ("torus", "edge")
-            for kernel in (("packed", "fused", "rows") if binary else (None,)):
-                if kernel == "packed" and w % 32 or kernel == "fused" and w % 8:
-                    continue
-                cpu = ising.Simulation(model, seed=5, backend="cpu")
-                gpu = ising.Simulation(_cupy_model(model), seed=5, kernel=kernel)
-                tc = cpu.run(4, beta=0.6, record_every=2, frames=2, downscale=2)
-                tg = gpu.run(4, beta=0.6, record_every=2, frames=2, downscale=2)
-                same = (np.array_equal(cpu.spins, cp.asnumpy(gpu.spins))
-                        and np.array_equal(tc.energy, tg.energy)
-                        and np.array_equal(tc.magnetization, tg.magnetization)
-                        and np.array_equal(cpu.frame(), gpu.frame()))
-                if not same:
-                    print(f"MISMATCH {name} {kernel} {h}x{w}")
-                bad += not same
-    cp.cuda.Device().synchronize()
-    print(f"ising memcheck case done; {bad} mismatches")
-    return bad
+    return gpu_memcheck.run_ising()
 
 
 def _write(result, args, slug):
@@ -159,7 +185,11 @@ def main(argv=None):
     ap.add_argument("--out", default=str(Path(__file__).parent / "results"))
     ap.add_argument("--memcheck-case", action="store_true",
                     help="only run every kernel once on small lattices (for compute-sanitizer)")
+    ap.add_argument("--expectations", action="store_true",
+                    help="only compute or check the stored CPU side of the bit-exact checks")
     args = ap.parse_args(argv)
+    if args.expectations:
+        return expectations(args)
     if not gpu_available():
         print("bench_ising_gpu: no CUDA GPU visible to CuPy; nothing to do", file=sys.stderr)
         return 1
@@ -172,11 +202,7 @@ def main(argv=None):
     name = props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
     slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     scale = 8 if args.quick else args.scale
-    binary = ("packed", "fused", "rows")
-    configs = [("torus", 4096 // scale, binary), ("torus", 16384 // scale, binary),
-               ("torus", 32768 // scale, binary), ("edge", 16384 // scale, binary),
-               ("block", 16384 // scale, ("rows",)), ("symmetric", 16384 // scale, ("rows",)),
-               ("continuous", 8192 // scale, (None,))]
+    configs = _configs(scale)
     rows = []
     result = {
         "benchmark": "ising",
@@ -198,7 +224,8 @@ def main(argv=None):
             family = sim.kernel
             secs = _time_gpu(sim, args.sweeps, args.repeats)
             fpns = args.sweeps * n * n / secs / 1e9
-            exact = _bit_exact(model, args.check_sweeps, kernel) if args.check_sweeps else None
+            exact = (_bit_exact(model, args.check_sweeps, kernel, kind, n)
+                     if args.check_sweeps else None)
             del sim
             cp.get_default_memory_pool().free_all_blocks()
             rows.append({"model": kind, "kernel": family, "shape": [n, n],

@@ -17,7 +17,10 @@ Rows:
 * end-to-end from a host array (upload, compute, download) at r = 7, clip, 8192^2.
 
 Every gpuent configuration is first checked against the CPU path (Numba) on a crop,
-bit for bit. GPU timings use CUDA events after a warm-up; the median of repeats is
+bit for bit; the CPU side comes from the stored expectations of ``make gpu-bundle``
+(tests/_expected.py), so that the GPU machine compiles no Numba kernel for it.
+``--expectations`` computes (``GPUENT_EXPECTED=fill``) or checks (``require``) only that
+CPU side, without a GPU. GPU timings use CUDA events after a warm-up; the median of repeats is
 reported (fewer repeats for slow calls, about ``BUDGET_S`` seconds per measurement).
 Writes ``<out>/local_entropy-gpu-<device>.json``, rewritten after every row
 (``"complete": false`` until the end), so that a run cut short keeps its rows.
@@ -37,7 +40,10 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]),
+                str(Path(__file__).resolve().parents[1] / "tests")]
+
+from _expected import expected  # noqa: E402
 
 import gpuent as ge  # noqa: E402
 from gpuent._kernels.histogram import _cuda  # noqa: E402
@@ -104,15 +110,58 @@ def _image(shape, dtype=np.uint8, levels=256, seed=0):
 
 
 def _check_crop(cp, image, r, mode, nlevels, crop=(300, 257)):
-    """cuda == cpu bit for bit on a crop, for this request's options."""
+    """cuda == cpu bit for bit on a crop, for this request's options (``cp`` None: only
+    the stored cpu side)."""
     sub = np.ascontiguousarray(image[: crop[0], : crop[1]])
-    want = ge.local_entropy(sub, r, mode=mode, backend="cpu")
+
+    def cpu():
+        want = ge.local_entropy(sub, r, mode=mode, backend="cpu")
+        plan = plan_window(sub.shape, np.ones((2 * r + 1,) * 2, bool), mode, nlevels,
+                           estimator="plugin", base=2.0)
+        assert np.array_equal(windowed_cpu(sub, None, plan, np.float32), want, equal_nan=True)
+        return want
+
+    want = expected(("bench-crop", sub, r, mode, nlevels), cpu)
+    if cp is None:
+        return
     got = ge.local_entropy(cp.asarray(sub), r, mode=mode, backend="cuda").get()
     if not np.array_equal(got, want, equal_nan=True):
         raise SystemExit(f"cuda != cpu on a crop (r={r}, mode={mode}, levels={nlevels})")
-    plan = plan_window(sub.shape, np.ones((2 * r + 1,) * 2, bool), mode, nlevels,
-                       estimator="plugin", base=2.0)
-    assert np.array_equal(windowed_cpu(sub, None, plan, np.float32), want, equal_nan=True)
+
+
+def _check_volume(cp):
+    """cuda == cpu bit for bit on a small volume (r = 2), clip and reflect."""
+    rng = np.random.default_rng(4)
+    small = rng.integers(0, 256, (24, 29, 31), dtype=np.uint8)
+    for mode in ("clip", "reflect"):
+        want = expected(("bench-volume", small, 2, mode),
+                        lambda mode=mode: ge.local_entropy(small, 2, mode=mode, backend="cpu"))
+        if cp is None:
+            continue
+        got = ge.local_entropy(cp.asarray(small), 2, mode=mode, backend="cuda").get()
+        if not np.array_equal(got, want, equal_nan=True):
+            raise SystemExit(f"cuda != cpu on a small volume (r=2, mode={mode})")
+    return rng
+
+
+def _sizes(args):
+    shapes = ((270, 480), (1024, 1024)) if args.quick else SHAPES
+    windows = (1, 3, 7) if args.quick else WINDOWS
+    sides = tuple(2 * w + 1 if args.radii else w for w in windows)
+    return shapes, sides
+
+
+def expectations(args):
+    """Only the cpu side of every check (no GPU): filled or checked per GPUENT_EXPECTED."""
+    shapes, sides = _sizes(args)
+    image = _image(shapes[0])
+    for side in sides:
+        _check_crop(None, image, side // 2, "reflect", 256)
+        _check_crop(None, image, side // 2, "clip", 256)
+    _check_crop(None, _image(shapes[-1], dtype=np.uint16, levels=4096, seed=1), 7, "clip", 4096)
+    _check_volume(None)
+    print(f"bench_local_entropy_gpu: cpu side of {2 * len(sides) + 3} checks ready")
+    return 0
 
 
 def _gpuent_kernel(cp, dimage, r, mode, nlevels):
@@ -155,15 +204,17 @@ def main(argv=None):
     parser.add_argument("--no-skimage", action="store_true")
     parser.add_argument("--radii", action="store_true",
                         help="read the window list as radii rather than sides (2r+1)")
+    parser.add_argument("--expectations", action="store_true",
+                        help="only compute or check the stored cpu side of the checks")
     args = parser.parse_args(argv)
+    if args.expectations:
+        return expectations(args)
 
     import cupy as cp
 
     props = cp.cuda.runtime.getDeviceProperties(cp.cuda.Device().id)
     device = props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
-    shapes = ((270, 480), (1024, 1024)) if args.quick else SHAPES
-    windows = (1, 3, 7) if args.quick else WINDOWS
-    sides = tuple(2 * w + 1 if args.radii else w for w in windows)
+    shapes, sides = _sizes(args)
     big = (2048, 2048) if args.quick else (16384, 16384)
     rows = []
     out_dir = Path(args.out)
@@ -259,13 +310,7 @@ def main(argv=None):
 
     # 4. a 3-D volume (512^3 uint8, r = 2, clip), after a bit-for-bit check on a small one
     vshape = (64, 64, 64) if args.quick else (512, 512, 512)
-    rng = np.random.default_rng(4)
-    small = rng.integers(0, 256, (24, 29, 31), dtype=np.uint8)
-    for mode in ("clip", "reflect"):
-        want = ge.local_entropy(small, 2, mode=mode, backend="cpu")
-        got = ge.local_entropy(cp.asarray(small), 2, mode=mode, backend="cuda").get()
-        if not np.array_equal(got, want, equal_nan=True):
-            raise SystemExit(f"cuda != cpu on a small volume (r=2, mode={mode})")
+    rng = _check_volume(cp)
     dvol = cp.asarray(rng.integers(0, 256, vshape, dtype=np.uint8))
     plan = plan_window(vshape, np.ones((5, 5, 5), bool), "clip", 256, estimator="plugin",
                        base=2.0)

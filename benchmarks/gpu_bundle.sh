@@ -5,8 +5,9 @@
 #
 # .whl/           the wheels of benchmarks/gpu_wheels.txt, plus hypothesis at PYTHON's
 #                 version, for CPython 3.12 manylinux x86_64, no dependency pulled implicitly
-# .gpu-expected/  the cpu side of every GPU test case and memcheck case (tests/_expected.py),
-#                 computed here with PYTHON: the GPU machine then compiles no Numba kernel
+# .gpu-expected/  the cpu side of every GPU test case, memcheck case and benchmark check
+#                 (tests/_expected.py), computed here with PYTHON: the GPU machine then
+#                 compiles no Numba kernel
 # Both are git-ignored, rebuilt whole, and together stay under 45 MiB (checked at the end).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +37,8 @@ export GPUENT_EXPECTED=fill GPUENT_EXPECTED_DIR=$PWD/.gpu-expected.tmp PYTHONPAT
 start=$SECONDS
 "$PY" -m pytest -q -rfE -m gpu -p no:cacheprovider tests
 "$PY" benchmarks/gpu_memcheck.py all
+"$PY" benchmarks/bench_local_entropy_gpu.py --expectations
+"$PY" benchmarks/bench_ising_gpu.py --expectations
 rm -rf .gpu-expected
 mv .gpu-expected.tmp .gpu-expected
 echo "gpu-bundle: expectations computed in $((SECONDS - start)) s"

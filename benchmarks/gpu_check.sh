@@ -12,6 +12,9 @@
 #                            needs (benchmarks/gpu_imports.py), probe the GPU
 #   tests     TESTS_S=200    pytest -m gpu on XDIST workers (cuda == cpu bit for bit)
 #   memcheck  MEMCHECK_S=100 compute-sanitizer memcheck, one run per kernel family
+#                            (benchmarks/gpu_memcheck.py: local entropy general path, fast
+#                            path at every box width, 3-D; Ising packed, fused, rows and
+#                            continuous on lattices of one and several tiles)
 #   bench     BENCH_S=100    benchmarks/bench_local_entropy_gpu.py (with cuCIM)
 #   ising     ISING_S=60     benchmarks/bench_ising_gpu.py
 # A stage gets its budget or what is left of TOTAL_S, whichever is less; one cut short still
@@ -142,8 +145,9 @@ if gpu_available():
 PY
 }
 bench() {  # bench SCRIPT: the JSON goes to a scratch folder, then to $OUT
-    if ((REHEARSE)); then
-        "$PY" "$1" --help > /dev/null && echo "$1: imports and arguments OK (no GPU here)"
+    if ((REHEARSE)); then  # arguments, and the stored cpu side of its bit-exact checks
+        "$PY" "$1" --help > /dev/null && echo "$1: imports and arguments OK (no GPU here)" \
+            && GPUENT_EXPECTED=require "$PY" "$1" --expectations
     else
         OUT=$SCRATCH/results "$PY" "$1" --out "$SCRATCH/results"
     fi

@@ -30,8 +30,20 @@ from gpuent.footprints import disk  # noqa: E402
 FUNCS = {"laurent": lambda p: 1 / p - 1}
 
 
+#: the interior fast path's box widths (square windows, every pixel counted)
+BOX_SIDES = (1, 3, 15, 51, 75)
+#: Ising lattices: one tile and several, widths that are and are not multiples of 8 and 32
+ISING_SHAPES = ((34, 64), (40, 288), (34, 70), (40, 72))
+#: the kernel families each model runs (None: the continuous-spin kernel)
+ISING_KERNELS = {"torus": ("packed", "fused", "rows"), "edge": ("packed", "fused", "rows"),
+                 "edge-fixed": ("packed", "fused", "rows"), "block": ("rows",),
+                 "symmetric": ("rows",), "continuous": (None,)}
+
+
 def histogram_cases():
-    """(label, function, image, mask, options) for every window family and mode."""
+    """(label, function, image, mask, options) for every window family and mode: the
+    general path (2-D and 3-D, masks, footprints), the interior fast path at every box
+    width, shared and global histograms."""
     rng = np.random.default_rng(0)
     u8 = rng.integers(0, 256, (37, 53), dtype=np.uint8)
     u16 = rng.integers(0, 4096, (29, 41), dtype=np.uint16)
@@ -49,6 +61,21 @@ def histogram_cases():
                                                        estimator="dirichlet")))
         cases.append(("local_entropy", fl, None, dict(footprint=disk(3), bins=16, mode=mode)))
         cases.append(("local_expected", u8, mask, dict(f="laurent", radius=2, mode=mode)))
+    # the interior fast path: full boxes without invalid pixels, every templated width
+    wide = rng.integers(0, 256, (97, 181), dtype=np.uint8)
+    for side in BOX_SIDES:
+        for mode in ("clip", "reflect"):
+            cases.append(("local_entropy", wide, None, dict(radius=side // 2, mode=mode)))
+    # 3-D volumes: boxes (fast path), anisotropic boxes, a footprint, a mask
+    vol = rng.integers(0, 256, (11, 13, 17), dtype=np.uint8)
+    vmask = rng.random(vol.shape) < 0.8
+    for mode in ("clip", "wrap"):
+        for window in (dict(radius=1), dict(radius=(1, 2, 3)),
+                       dict(footprint=np.ones((3, 1, 5), bool))):
+            cases.append(("local_entropy", vol, None, dict(window, mode=mode)))
+        cases.append(("local_entropy", vol, vmask, dict(radius=1, mode=mode,
+                                                        estimator="miller-madow")))
+        cases.append(("local_expected", vol, None, dict(f="laurent", radius=1, mode=mode)))
     return cases, u8
 
 
@@ -87,22 +114,22 @@ def run_histogram():
     return 1 if bad else 0
 
 
-def ising_models():
+def ising_models(shape):
+    """Every Ising model kind on a lattice of ``shape``."""
     rng = np.random.default_rng(1)
-    img = (rng.random((34, 46)) * 255).astype(np.uint8)
-    letters = ising.letters_image((32, 48))
+    img = (rng.random(shape) * 255).astype(np.uint8)
     return {
-        "torus": ising.torus((34, 46), init="random", seed=1),
-        "continuous": ising.torus((34, 46), init="random", spins="continuous", seed=2),
-        "edge": ising.edge_model(letters),
+        "torus": ising.torus(shape, init="random", seed=1),
+        "continuous": ising.torus(shape, init="random", spins="continuous", seed=2),
+        "edge": ising.edge_model(ising.letters_image(shape)),
         "edge-fixed": ising.edge_model(img, edge_spins="fixed"),
-        "block": ising.metric_model(letters),
+        "block": ising.metric_model(ising.letters_image(shape)),
         "symmetric": ising.metric_model(img, energy="symmetric"),
     }
 
 
-def _ising_run(model, xp_model, backend):
-    sim = ising.Simulation(xp_model, seed=9, backend=backend)
+def _ising_run(xp_model, backend, kernel=None):
+    sim = ising.Simulation(xp_model, seed=9, backend=backend, kernel=kernel)
     tr = sim.run(6, beta=ising.linear(2.0, 0.3), record_every=2, frames=3)
     f2 = sim.frame(downscale=2)
     return {"spins": np.asarray(ising.spins_to_frame(np.asarray(_host(sim.spins)))),
@@ -114,31 +141,48 @@ def _host(x):
     return x.get() if hasattr(x, "get") else x
 
 
+def ising_cases():
+    """(shape, name, model, kernels that fit the width) for every lattice and model."""
+    cases = []
+    for shape in ISING_SHAPES:
+        w = shape[1]
+        for name, model in ising_models(shape).items():
+            kernels = [k for k in ISING_KERNELS[name]
+                       if not (k == "packed" and w % 32 or k == "fused" and w % 8)]
+            cases.append((shape, name, model, kernels))
+    return cases
+
+
 def run_ising():
-    models = ising_models()
-    wants = {name: expected(("memcheck-ising", name, m.spins, m.aux, m.edge_spins),
-                            lambda m=m: _ising_run(m, m, "cpu"))
-             for name, m in models.items()}
+    cases = ising_cases()
+    wants = [expected(("memcheck-ising", name, m.spins, m.aux, m.edge_spins),
+                      lambda m=m: _ising_run(m, "cpu"))
+             for shape, name, m, kernels in cases]
     cp = gpu_part()
     if cp is None:
         print(f"ising: {len(wants)} cpu results ready; no GPU part in this run")
         return 0
     cp.cuda.set_allocator(None)
-    bad = 0
-    for name, m in models.items():
+    bad = runs = 0
+    families = set()
+    for (shape, name, m, kernels), want in zip(cases, wants):
         aux = None if m.aux is None else cp.asarray(m.aux)
         dev = ising.IsingModel(m.kind, cp.asarray(m.spins), aux, m.edge_spins)
-        got = _ising_run(m, dev, "cuda")
-        cp.cuda.Device().synchronize()
-        for k, want in wants[name].items():
-            if k == "frame2" and m.continuous:  # float block means: at most one grey level
-                ok = np.abs(got[k].astype(int) - want.astype(int)).max(initial=0) <= 1
-            else:
-                ok = np.array_equal(got[k], want)
-            if not ok:
-                bad += 1
-                print(f"MISMATCH ising {name} {k}")
-    print(f"ising memcheck case: {len(models)} models, {bad} mismatches")
+        for kernel in kernels:
+            got = _ising_run(dev, "cuda", kernel)
+            cp.cuda.Device().synchronize()
+            runs += 1
+            families.add(kernel or "continuous")
+            for k, value in want.items():
+                if k == "frame2" and m.continuous:  # float block means: at most one grey level
+                    ok = np.abs(got[k].astype(int) - value.astype(int)).max(initial=0) <= 1
+                else:
+                    ok = np.array_equal(got[k], value)
+                if not ok:
+                    bad += 1
+                    print(f"MISMATCH ising {name} {kernel} {shape} {k}")
+    print(f"ising memcheck case: {len(cases)} lattices x models, {runs} kernel runs "
+          f"({', '.join(sorted(families))}), {bad} mismatches")
     return 1 if bad else 0
 
 

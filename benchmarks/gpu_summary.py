@@ -19,6 +19,14 @@ ROOT = Path(__file__).resolve().parents[1]
 BUNDLE_LIMIT_MIB = 45
 FAMILIES = {"test_local_entropy_gpu": "local entropy", "test_ising_cuda": "Ising"}
 MEMCHECK = {"local entropy": "memcheck-histogram", "Ising": "memcheck-ising"}
+#: kernel families within a module's tests, by test name (first match; the last is the rest).
+#: Each family's memcheck is the module's memcheck run, which runs every one of them.
+SUBFAMILIES = {
+    "local entropy": [("fast", r"interior_fast_path"), ("3-D", r"volume"),
+                      ("general", r"")],
+    "Ising": [("rows", r"[-\[]rows[-\]]"), ("fused", r"[-\[]fused[-\]]"),
+              ("continuous", r"continuous-None"), ("packed", r"")],
+}
 
 
 def read_status(path: Path) -> dict[str, tuple[str, int]]:
@@ -51,6 +59,32 @@ def read_junit(path: Path) -> dict[str, dict[str, int]]:
         else:
             c["passed"] += 1
     return counts
+
+
+def read_cases(path: Path) -> list[tuple[str, str, str]]:
+    """(module, test name, "passed"|"failed"|"skipped") for every test case."""
+    if not path.exists():
+        return []
+    try:
+        root = ET.parse(path).getroot()
+    except ET.ParseError:
+        return []
+    out = []
+    for case in root.iter("testcase"):
+        module = case.get("classname", "").split(".")
+        module = next((m for m in module if m.startswith("test_")), module[-1])
+        tags = {child.tag for child in case}
+        state = ("failed" if tags & {"failure", "error"} else "skipped" if "skipped" in tags
+                 else "passed")
+        out.append((module, case.get("name", ""), state))
+    return out
+
+
+def subfamily(family: str, name: str) -> str:
+    for label, pattern in SUBFAMILIES[family]:
+        if re.search(pattern, name):
+            return label
+    return SUBFAMILIES[family][-1][0]
 
 
 def failed_names(path: Path, limit=6) -> list[str]:
@@ -163,22 +197,27 @@ def main(argv=None):
     print(f"stored expectations: {hits} used, {misses} missing"
           + (" (computed on the cpu path: Numba compiled)" if misses and not args.rehearse
              else ""))
+    cases = read_cases(args.junit)
+    cut = status.get("tests", ("0", 0))[0] not in ("0", "1")
     for module, family in FAMILIES.items():
-        c = junit.get(module)
-        tests = ("no results" if c is None else
-                 f"{c['passed']} passed, {c['failed']} failed, {c['skipped']} skipped")
-        cut = status.get("tests", ("0", 0))[0] not in ("0", "1")
-        if args.rehearse:
-            exact = "not measured (rehearsal)"
-        else:
-            exact = ("yes" if c and not c["failed"] and c["passed"] and not cut else "NO"
-                     + (" (tests cut short)" if cut else ""))
         mc = status.get(MEMCHECK[family])
         clean = ("not run" if mc is None else "not measured (rehearsal)" if args.rehearse
                  else "yes" if mc[0] == "0" else "NO: errors" if mc[0] == "99"
                  else "cut short" if mc[0] in ("124", "130", "137")
                  else f"NO (rc={mc[0]}: see log.txt)")
-        print(f"{family:14s} bit-exact: {exact:5s} memcheck clean: {clean:5s} [tests: {tests}]")
+        for label, _ in SUBFAMILIES[family]:
+            c = {"passed": 0, "failed": 0, "skipped": 0}
+            for m, name, state in cases:
+                if m == module and subfamily(family, name) == label:
+                    c[state] += 1
+            tests = f"{c['passed']} passed, {c['failed']} failed, {c['skipped']} skipped"
+            if args.rehearse:
+                exact = "not measured (rehearsal)"
+            else:
+                exact = ("yes" if not c["failed"] and c["passed"] and not cut else "NO"
+                         + (" (tests cut short)" if cut else ""))
+            print(f"{family + ' ' + label:24s} bit-exact: {exact:5s} memcheck clean: "
+                  f"{clean:5s} [tests: {tests}]")
     others = {m: c for m, c in junit.items() if m not in FAMILIES}
     if others:
         p = sum(c["passed"] for c in others.values())

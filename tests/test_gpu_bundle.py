@@ -117,8 +117,15 @@ def test_gpu_summary_reads_every_result(tmp_path, capsys):
         '<testsuites><testsuite>'
         '<testcase classname="tests.test_local_entropy_gpu" name="a"/>'
         '<testcase classname="tests.test_local_entropy_gpu" name="b"><skipped/></testcase>'
+        '<testcase classname="tests.test_local_entropy_gpu" '
+        'name="test_interior_fast_path_widths[15]"/>'
+        '<testcase classname="tests.test_local_entropy_gpu" '
+        'name="test_volumes_on_the_gpu_equal_cpu[window0-clip]"/>'
         '<testcase classname="tests.test_ising_cuda" name="c[torus]"><failure/></testcase>'
         '<testcase classname="tests.test_ising_cuda" name="d"/>'
+        '<testcase classname="tests.test_ising_cuda" name="e[shape0-edge-rows]"/>'
+        '<testcase classname="tests.test_ising_cuda" name="e[shape0-torus-fused]"/>'
+        '<testcase classname="tests.test_ising_cuda" name="e[shape1-continuous-None]"/>'
         '<testcase classname="tests.test_scale" name="e[cupy]"/>'
         '</testsuite></testsuites>')
     (tmp_path / "expected.log").write_text("hit a.npz\nhit b.npz\nmiss c.npz\n")
@@ -138,8 +145,11 @@ def test_gpu_summary_reads_every_result(tmp_path, capsys):
                        "--seconds", "400"])
     out = capsys.readouterr().out
     assert rc == 1  # memcheck-ising and the cut Ising benchmark did not pass
-    assert "local entropy  bit-exact: yes   memcheck clean: yes" in out
-    assert "Ising          bit-exact: NO" in out and "memcheck clean: NO: errors" in out
+    for family in ("fast", "general", "3-D"):
+        assert f"local entropy {family:10s} bit-exact: yes   memcheck clean: yes" in out
+    assert "Ising packed             bit-exact: NO    memcheck clean: NO: errors" in out
+    for family in ("rows", "fused", "continuous"):
+        assert f"Ising {family:18s} bit-exact: yes   memcheck clean: NO: errors" in out
     assert "stored expectations: 2 used, 1 missing" in out
     assert "FAILED test_ising_cuda::c[torus]" in out
     assert "INCOMPLETE" in out and "= x12.0" in out and "end-to-end from host" in out

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from _expected import expected
 from conftest import to_host
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -200,8 +201,11 @@ def test_reference_path_on_every_namespace(xp, mode):
     rng = np.random.default_rng(5)
     image = rng.integers(0, 9, (9, 10)).astype(np.uint8)
     mask = rng.random(image.shape) > 0.1
-    want = ge.local_entropy(image, 1, mode=mode, mask=mask, estimator="miller-madow",
-                            backend="cpu")
+    want = expected(("local_entropy", image, mask, 1, mode, "miller-madow"),
+                    lambda: ge.local_entropy(image, 1, mode=mode, mask=mask,
+                                             estimator="miller-madow", backend="cpu"))
+    if xp is None:  # GPU run that only fills or checks the stored cpu side
+        return
     got = ge.local_entropy(xp.asarray(image), 1, mode=mode, mask=xp.asarray(mask),
                            estimator="miller-madow", backend="reference")
     assert type(got).__module__.split(".")[0] == xp.__name__.split(".")[0]
@@ -212,7 +216,10 @@ def test_float_bins_on_every_namespace(xp):
     rng = np.random.default_rng(6)
     x = rng.normal(size=(8, 9))
     x[2, 2] = np.nan
-    want = ge.local_expected(x, lambda p: 1 / p - 1, 1, bins=5, backend="cpu")
+    want = expected(("local_expected", "laurent", x, 1, 5),
+                    lambda: ge.local_expected(x, lambda p: 1 / p - 1, 1, bins=5, backend="cpu"))
+    if xp is None:  # GPU run that only fills or checks the stored cpu side
+        return
     got = ge.local_expected(xp.asarray(x), lambda p: 1 / p - 1, 1, bins=5, backend="reference")
     np.testing.assert_array_equal(to_host(got), want)
 

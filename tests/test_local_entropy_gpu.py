@@ -1,7 +1,9 @@
 """The CUDA path of windowed histograms (gpuent/_kernels/histogram/_cuda.py).
 
 Tests marked ``gpu`` run on a machine with CuPy and an NVIDIA GPU and check that
-``backend="cuda"`` equals ``backend="cpu"`` bit for bit for every option. The
+``backend="cuda"`` equals ``backend="cpu"`` bit for bit for every option; their cpu side
+comes from the stored expectations of ``make gpu-bundle`` when present (tests/_expected.py),
+so the GPU machine compiles no Numba kernel for it. The
 unmarked tests run everywhere: the host-side launch configuration and geometry. The
 kernel itself runs on the host in ``test_local_entropy_host.py`` (g++, sanitizers).
 """
@@ -10,11 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _expected import assert_same, expected, gpu_part
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gpuent as ge
-from gpuent._backend import cupy_or_none
 from gpuent._kernels.histogram import _cuda
 from gpuent._kernels.histogram._cpu import windowed_cpu
 from gpuent._kernels.histogram.spec import plan_window
@@ -23,6 +25,8 @@ from gpuent.footprints import diamond, disk
 MODES = ("clip", "reflect", "mirror", "wrap")
 ESTIMATORS = ("plugin", "miller-madow", "grassberger", "dirichlet")
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+#: the GPU tests draw the same examples on every machine, so that their cpu side is stored
+GPU_SETTINGS = dict(SETTINGS, derandomize=True, database=None)
 
 H100 = {
     "multiProcessorCount": 132, "maxThreadsPerMultiProcessor": 2048,
@@ -161,7 +165,15 @@ def test_sliding_geometry_2d_and_3d():
 # --------------------------------------------------------------------------------------
 
 def _cp():
-    return cupy_or_none()
+    """CuPy, or None in a run that only fills or checks the stored expectations."""
+    return gpu_part()
+
+
+def _cp_or_skip():
+    cp = _cp()
+    if cp is None:
+        pytest.skip("no cpu-side expectation to store: GPU part only")
+    return cp
 
 
 @st.composite
@@ -203,10 +215,15 @@ def _windows(draw, max_r=6):
     return dict(footprint=fp)
 
 
-def _both(func, image, rng, use_mask, **kw):
-    cp = _cp()
+def _both(func, image, rng, use_mask, label=None, **kw):
+    """(cuda result, cpu result); ``label`` names ``kw['f']`` in the expectation's key. In a
+    run that only fills or checks the expectations there is no GPU part: both are cpu."""
     mask = rng.random(image.shape) < 0.7 if use_mask else None
-    want = func(image, mask=mask, backend="cpu", **kw)
+    key = (func.__name__, label, image, mask, {k: v for k, v in kw.items() if k != "f"})
+    want = expected(key, lambda: func(image, mask=mask, backend="cpu", **kw))
+    cp = _cp()
+    if cp is None:
+        return want, want
     got = func(cp.asarray(image), mask=None if mask is None else cp.asarray(mask),
                backend="cuda", **kw)
     assert isinstance(got, cp.ndarray)
@@ -215,53 +232,57 @@ def _both(func, image, rng, use_mask, **kw):
 
 
 @pytest.mark.gpu
-@settings(max_examples=150, **SETTINGS)
+@settings(max_examples=150, **GPU_SETTINGS)
 @given(_images(), _windows(), st.sampled_from(MODES), st.sampled_from(ESTIMATORS),
        st.booleans(), st.sampled_from([None, "float64"]), st.sampled_from([2.0, np.e, 10.0]))
 def test_cuda_equals_cpu_bit_for_bit(img, window, mode, estimator, use_mask, dtype, base):
     image, bins, rng = img
     got, want = _both(ge.local_entropy, image, rng, use_mask, mode=mode, bins=bins,
                       estimator=estimator, dtype=dtype, base=base, **window)
-    np.testing.assert_array_equal(got, want)
+    assert_same(got, want)
 
 
 @pytest.mark.gpu
-@settings(max_examples=60, **SETTINGS)
+@settings(max_examples=60, **GPU_SETTINGS)
 @given(_images(), _windows(), st.sampled_from(MODES), st.booleans(),
        st.sampled_from(["laurent", "taylor", "square"]), st.sampled_from([None, "float64"]))
 def test_cuda_equals_cpu_for_expected_values(img, window, mode, use_mask, which, dtype):
     image, bins, rng = img
     f = {"laurent": lambda p: 1.0 / p - 1.0, "taylor": lambda p: -(1.0 + p),
          "square": lambda p: p}[which]
-    got, want = _both(ge.local_expected, image, rng, use_mask, f=f, mode=mode, bins=bins,
-                      dtype=dtype, **window)
-    np.testing.assert_array_equal(got, want)
+    got, want = _both(ge.local_expected, image, rng, use_mask, label=which, f=f, mode=mode,
+                      bins=bins, dtype=dtype, **window)
+    assert_same(got, want)
 
 
 @pytest.mark.gpu
-@settings(max_examples=30, **SETTINGS)
+@settings(max_examples=30, **GPU_SETTINGS)
 @given(_images(), _windows(max_r=2), st.sampled_from(MODES), st.booleans(),
        st.sampled_from([0.0, 0.5, 2.0, 3.0]))
 def test_cuda_renyi(img, window, mode, use_mask, alpha):
     """The fixed-point power sum is bit-identical; the final log is CuPy's, so compare it
     bit for bit with the reference path on CuPy and closely with the CPU path."""
-    cp = _cp()
     image, bins, rng = img
     mask = rng.random(image.shape) < 0.7 if use_mask else None
-    dmask = None if mask is None else cp.asarray(mask)
     kw = dict(mode=mode, bins=bins, dtype="float64", **window)
+    cpu = expected(("local_renyi_entropy", image, mask, alpha, kw),
+                   lambda: ge.local_renyi_entropy(image, alpha, mask=mask, backend="cpu", **kw))
+    cp = _cp()
+    if cp is None:
+        return
+    dmask = None if mask is None else cp.asarray(mask)
     got = ge.local_renyi_entropy(cp.asarray(image), alpha, mask=dmask, backend="cuda", **kw)
     ref = ge.local_renyi_entropy(cp.asarray(image), alpha, mask=dmask, backend="reference", **kw)
     np.testing.assert_array_equal(got.get(), ref.get())
-    cpu = ge.local_renyi_entropy(image, alpha, mask=mask, backend="cpu", **kw)
     np.testing.assert_allclose(got.get(), cpu, rtol=1e-13, atol=1e-13)
 
 
-def _plan_and_levels(image, r, mode="clip", estimator="plugin", nlevels=256):
-    cp = _cp()
+def _plan_and_want(image, r, dtype, mode="clip", estimator="plugin", nlevels=256):
+    """The plan of a square window and its cpu result (stored when present)."""
     fp = np.ones((2 * r + 1, 2 * r + 1), bool)
     plan = plan_window(image.shape, fp, mode, nlevels, estimator=estimator, base=2.0)
-    return plan, cp.asarray(image)
+    key = ("windowed_cpu", image, r, np.dtype(dtype), mode, estimator, nlevels)
+    return plan, expected(key, lambda: windowed_cpu(image, None, plan, dtype))
 
 
 @pytest.mark.gpu
@@ -270,11 +291,13 @@ def _plan_and_levels(image, r, mode="clip", estimator="plugin", nlevels=256):
 @pytest.mark.parametrize("shape,r", [((1, 1), 0), ((37, 301), 3), ((300, 129), 11),
                                      ((1030, 517), 2)])
 def test_poisoned_output_is_fully_written(sentinel, dtype, shape, r):
-    cp = _cp()
     rng = np.random.default_rng(7)
     image = rng.integers(0, 256, shape, dtype=np.uint8)
-    plan, lv = _plan_and_levels(image, r)
-    want = windowed_cpu(image, None, plan, dtype)
+    plan, want = _plan_and_want(image, r, dtype)
+    cp = _cp()
+    if cp is None:
+        return
+    lv = cp.asarray(image)
     for kw in (dict(), dict(run=1), dict(run=5), dict(force_global=True),
                dict(force_global=True, scratch_limit=64 * 256)):
         out = cp.full(shape, sentinel, dtype=dtype)
@@ -284,7 +307,7 @@ def test_poisoned_output_is_fully_written(sentinel, dtype, shape, r):
         got = _cuda.windowed_cuda(lv, None, plan, dtype, out=out, **kw)
         assert got is out
         host = got.get()
-        np.testing.assert_array_equal(host, want)
+        assert_same(host, want)
         if np.isnan(sentinel):
             assert not np.any(host.view(bits.dtype) == bits)
         else:
@@ -295,58 +318,73 @@ def test_poisoned_output_is_fully_written(sentinel, dtype, shape, r):
 @pytest.mark.parametrize("r", [1, 7, 25])
 def test_variants_agree(r):
     """Shared vs global histograms, any run length: the same bits."""
-    cp = _cp()
     rng = np.random.default_rng(r)
     image = rng.integers(0, 256, (257, 389), dtype=np.uint8)
-    plan, lv = _plan_and_levels(image, r, mode="reflect", estimator="miller-madow")
-    want = windowed_cpu(image, None, plan, np.float32)
+    plan, want = _plan_and_want(image, r, np.float32, mode="reflect", estimator="miller-madow")
+    cp = _cp()
+    if cp is None:
+        return
+    lv = cp.asarray(image)
     for kw in (dict(), dict(run=1), dict(run=3), dict(run=1000), dict(force_global=True),
                dict(force_global=True, run=2, scratch_limit=4096 * 256)):
         got = _cuda.windowed_cuda(lv, None, plan, np.float32, **kw)
-        np.testing.assert_array_equal(got.get(), want)
+        assert_same(got.get(), want)
         del got
     cp.cuda.Device().synchronize()
 
 
 @pytest.mark.gpu
 def test_4096_levels_uint16_global_scratch_and_tiling():
-    cp = _cp()
     rng = np.random.default_rng(3)
     image = rng.integers(0, 4096, (700, 900), dtype=np.uint16)
+    wants = {r: expected(("local_entropy", image, r, "wrap"),
+                         lambda r=r: ge.local_entropy(image, r, mode="wrap", backend="cpu"))
+             for r in (2, 9)}
+    plan, want = _plan_and_want(image, 4, np.float64, nlevels=4096)
+    cp = _cp()
+    if cp is None:
+        return
     for r in (2, 9):
-        want = ge.local_entropy(image, r, mode="wrap", backend="cpu")
         got = ge.local_entropy(cp.asarray(image), r, mode="wrap", backend="cuda")
-        np.testing.assert_array_equal(got.get(), want)
-    plan, lv = _plan_and_levels(image, 4, nlevels=4096)
-    want = windowed_cpu(image, None, plan, np.float64)
+        assert_same(got.get(), wants[r])
+    lv = cp.asarray(image)
     # a scratch too small for one block: one block of 256 threads (the minimum), each
     # looping over thousands of items
     got = _cuda.windowed_cuda(lv, None, plan, np.float64, scratch_limit=64 * 4096 * 2)
-    np.testing.assert_array_equal(got.get(), want)
+    assert_same(got.get(), want)
 
 
 @pytest.mark.gpu
 def test_large_image_many_items():
-    cp = _cp()
     rng = np.random.default_rng(11)
     image = rng.integers(0, 256, (2048, 3001), dtype=np.uint8)
     image[:, 1000:1500] //= 32
-    for r, mode in ((7, "clip"), (1, "mirror")):
-        want = ge.local_entropy(image, r, mode=mode, backend="cpu")
+    cases = ((7, "clip"), (1, "mirror"))
+    wants = [expected(("local_entropy", image, r, mode),
+                      lambda r=r, mode=mode: ge.local_entropy(image, r, mode=mode, backend="cpu"))
+             for r, mode in cases]
+    cp = _cp()
+    if cp is None:
+        return
+    for (r, mode), want in zip(cases, wants):
         got = ge.local_entropy(cp.asarray(image), r, mode=mode)  # auto picks cuda for CuPy
-        np.testing.assert_array_equal(got.get(), want)
+        assert_same(got.get(), want)
 
 
 @pytest.mark.gpu
 def test_non_contiguous_and_device_placement():
-    cp = _cp()
     rng = np.random.default_rng(5)
     image = rng.integers(0, 256, (64, 90), dtype=np.uint8)
+    sub = np.ascontiguousarray(image[::2, 1::3])
+    want = expected(("local_entropy", sub, 2, "clip"),
+                    lambda: ge.local_entropy(sub, 2, mode="clip", backend="cpu"))
+    cp = _cp()
+    if cp is None:
+        return
     dimg = cp.asarray(image)[::2, 1::3]
     got = ge.local_entropy(dimg, 2)
     assert isinstance(got, cp.ndarray) and got.device == dimg.device
-    np.testing.assert_array_equal(got.get(), ge.local_entropy(image[::2, 1::3], 2,
-                                                               backend="cpu"))
+    assert_same(got.get(), want)
 
 
 @pytest.mark.gpu
@@ -356,7 +394,7 @@ def test_agrees_with_scikit_image(name):
     from skimage.filters.rank import entropy as sk_entropy
     from skimage.util import img_as_ubyte
 
-    cp = _cp()
+    cp = _cp_or_skip()
     image = img_as_ubyte(getattr(skimage.data, name)())
     for fp in (np.ones((5, 5), bool), np.ones((15, 15), bool), disk(4), diamond(3)):
         ours = ge.local_entropy(cp.asarray(image), footprint=fp, backend="cuda").get()
@@ -371,13 +409,18 @@ def test_cli_backend_cuda(tmp_path):
     image = rng.integers(0, 256, (50, 70), dtype=np.uint8)
     src = tmp_path / "img.npy"
     np.save(src, image)
-    for backend in ("cuda", "cpu", "auto"):
+
+    def run(backend):
         assert main(["entropy", str(src), "-r", "3", "-q", "--backend", backend,
                      "-o", str(tmp_path / f"{backend}.npy")]) == 0
-    cuda = np.load(tmp_path / "cuda.npy")
-    np.testing.assert_array_equal(cuda, np.load(tmp_path / "cpu.npy"))
-    np.testing.assert_array_equal(cuda, np.load(tmp_path / "auto.npy"))
+        return np.load(tmp_path / f"{backend}.npy")
 
+    cpu = expected(("cli-entropy", image, "-r", "3"), lambda: run("cpu"))
+    if _cp() is None:
+        return
+    cuda = run("cuda")
+    assert_same(cuda, cpu)
+    np.testing.assert_array_equal(cuda, run("auto"))
 
 
 @pytest.mark.gpu
@@ -386,30 +429,43 @@ def test_cli_backend_cuda(tmp_path):
                                     dict(footprint=np.ones((3, 1, 5), bool))])
 def test_volumes_on_the_gpu_equal_cpu(mode, window):
     """3-D volumes run through the RawKernel (no reference fallback), bit for bit."""
-    cp = _cp()
     rng = np.random.default_rng(17)
     vol = rng.integers(0, 256, (19, 23, 37), dtype=np.uint8)
     mask = rng.random(vol.shape) < 0.8
-    for kw in (dict(), dict(mask=mask), dict(estimator="miller-madow", dtype="float64")):
+    cases = (dict(), dict(mask=mask), dict(estimator="miller-madow", dtype="float64"))
+    wants = [expected(("local_entropy-3d", vol, mode, window, kw),
+                      lambda kw=kw: ge.local_entropy(vol, mode=mode, backend="cpu",
+                                                     **window, **kw))
+             for kw in cases]
+    f = lambda p: 1.0 / p - 1.0  # noqa: E731
+    want_f = expected(("local_expected-3d", "laurent", vol, mode, window),
+                      lambda: ge.local_expected(vol, f, mode=mode, backend="cpu", **window))
+    cp = _cp()
+    if cp is None:
+        return
+    for kw, want in zip(cases, wants):
         dkw = dict(kw)
         if "mask" in kw:
             dkw["mask"] = cp.asarray(mask)
-        want = ge.local_entropy(vol, mode=mode, backend="cpu", **window, **kw)
         got = ge.local_entropy(cp.asarray(vol), mode=mode, backend="cuda", **window, **dkw)
-        np.testing.assert_array_equal(got.get(), want)
-    f = lambda p: 1.0 / p - 1.0  # noqa: E731
-    want = ge.local_expected(vol, f, mode=mode, backend="cpu", **window)
+        assert_same(got.get(), want)
     got = ge.local_expected(cp.asarray(vol), f, mode=mode, backend="cuda", **window)
-    np.testing.assert_array_equal(got.get(), want)
+    assert_same(got.get(), want_f)
 
 
 @pytest.mark.gpu
 @pytest.mark.parametrize("side", [1, 3, 15, 51, 75])
 def test_interior_fast_path_widths(side):
-    cp = _cp()
     rng = np.random.default_rng(side)
     image = rng.integers(0, 256, (301, 277), dtype=np.uint8)
-    for mode in ("clip", "reflect"):
-        want = ge.local_entropy(image, side // 2, mode=mode, backend="cpu")
+    modes = ("clip", "reflect")
+    wants = [expected(("local_entropy", image, side // 2, mode),
+                      lambda mode=mode: ge.local_entropy(image, side // 2, mode=mode,
+                                                         backend="cpu"))
+             for mode in modes]
+    cp = _cp()
+    if cp is None:
+        return
+    for mode, want in zip(modes, wants):
         got = ge.local_entropy(cp.asarray(image), side // 2, mode=mode, backend="cuda")
-        np.testing.assert_array_equal(got.get(), want)
+        assert_same(got.get(), want)
