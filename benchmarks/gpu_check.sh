@@ -8,15 +8,17 @@
 # Needs `make gpu-bundle` first: .whl/ (wheels the machine lacks) and .gpu-expected/ (the GPU
 # tests' cpu side, so that the machine compiles no Numba kernel for the comparisons).
 # Stages, each under its own time budget (seconds; override with the variable):
-#   setup     SETUP_S=60     install .whl/ into a scratch site, import every module the check
+#   setup     SETUP_S=45     install .whl/ into a scratch site, import every module the check
 #                            needs (benchmarks/gpu_imports.py), probe the GPU
-#   tests     TESTS_S=200    pytest -m gpu on XDIST workers (cuda == cpu bit for bit)
-#   memcheck  MEMCHECK_S=100 compute-sanitizer memcheck, one run per kernel family
+#   tests     TESTS_S=180    pytest -m gpu on XDIST workers (cuda == cpu bit for bit)
+#   memcheck  MEMCHECK_S=90  compute-sanitizer memcheck, one run per kernel family
 #                            (benchmarks/gpu_memcheck.py: local entropy general path, fast
 #                            path at every box width, 3-D; Ising packed, fused, rows and
 #                            continuous on lattices of one and several tiles)
-#   bench     BENCH_S=100    benchmarks/bench_local_entropy_gpu.py (with cuCIM)
+#   bench     BENCH_S=90     benchmarks/bench_local_entropy_gpu.py (with cuCIM)
 #   ising     ISING_S=60     benchmarks/bench_ising_gpu.py
+#   stream    STREAM_S=60    benchmarks/bench_stream_gpu.py (a tiled TIFF through the GPU vs
+#                            the cpu streaming path, bit for bit)
 # A stage gets its budget or what is left of TOTAL_S, whichever is less; one cut short still
 # reports what it measured. $OUT (default /tmp/gpuent-gpu-check) receives at most 6 files,
 # none in a folder: summary.txt (the one-screen summary, also printed last), log.txt (every
@@ -36,8 +38,8 @@ want() { [[ $WHAT == all || $WHAT == "$1" ]]; }
 
 T0=$SECONDS
 TOTAL_S=${TOTAL_S:-540}
-SETUP_S=${SETUP_S:-60} TESTS_S=${TESTS_S:-200} MEMCHECK_S=${MEMCHECK_S:-100}
-BENCH_S=${BENCH_S:-100} ISING_S=${ISING_S:-60}
+SETUP_S=${SETUP_S:-45} TESTS_S=${TESTS_S:-180} MEMCHECK_S=${MEMCHECK_S:-90}
+BENCH_S=${BENCH_S:-90} ISING_S=${ISING_S:-60} STREAM_S=${STREAM_S:-60}
 SUMMARY_RESERVE_S=15
 SCRATCH=$(mktemp -d /tmp/gpuent-check.XXXXXX)
 SITE=$SCRATCH/site
@@ -200,8 +202,9 @@ fi
 # ---------------------------------------------------------------- benchmarks
 want bench && stage bench "$BENCH_S" bench benchmarks/bench_local_entropy_gpu.py
 cp "$SCRATCH"/results/*.json "$OUT"/ 2>/dev/null
-want bench && stage stream "${STREAM_S:-90}" bench benchmarks/bench_stream_gpu.py  # issue 13
 want ising || want bench && stage ising "$ISING_S" bench benchmarks/bench_ising_gpu.py
+cp "$SCRATCH"/results/*.json "$OUT"/ 2>/dev/null
+want bench && stage stream "$STREAM_S" bench benchmarks/bench_stream_gpu.py
 cp "$SCRATCH"/results/*.json "$OUT"/ 2>/dev/null
 
 # ---------------------------------------------------------------- summary
