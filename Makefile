@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,14 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check gpuent tests benchmarks
 	$(BIN)/python -m pytest -q tests
+
+# The long fuzz profile: random inputs (not the fixed seed of `make test`) for every public
+# function and CLI command, and the Numba kernels with bounds checking on.
+FUZZ_EXAMPLES ?= 1000
+fuzz: $(VENV)/.installed-test
+	GPUENT_FUZZ_PROFILE=gpuent-fuzz GPUENT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+		$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py \
+		--hypothesis-show-statistics
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_local_entropy.py

@@ -9,13 +9,14 @@ same library.
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
 from ._backend import array_namespace, is_numpy, to_numpy
 from ._estimators import global_entropy
 from ._levels import image_levels
-from ._validate import check_base, check_estimator, check_image
+from ._validate import check_base, check_estimator, check_image, dtype_kind
 
 __all__ = [
     "expected",
@@ -26,12 +27,25 @@ __all__ = [
 ]
 
 
-def _as_array(p):
+def _as_array(p, axis=-1):
     if isinstance(p, (list, tuple)):
-        p = np.asarray(p, dtype=np.float64)
+        try:
+            p = np.asarray(p, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"p must be an array of probabilities or counts ({exc})") from None
+    if not hasattr(p, "shape") or not hasattr(p, "dtype"):
+        raise TypeError(f"p must be an array of probabilities or counts, got {type(p).__name__}")
     xp = array_namespace(p)
+    if dtype_kind(p) not in "biuf":
+        raise TypeError(f"p has dtype {p.dtype}; use real (non-complex) probabilities or counts")
     if not xp.isdtype(p.dtype, "real floating"):
         p = xp.astype(p, xp.float64)
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+        raise TypeError(f"axis must be an int, got {axis!r}")
+    if p.ndim == 0 or not -p.ndim <= axis < p.ndim:
+        raise ValueError(f"axis {axis} is out of range for p of shape {tuple(p.shape)}")
+    if not bool(xp.all(xp.isfinite(p))):
+        raise ValueError("p holds NaN or infinite values; probabilities and counts must be finite")
     return xp, p
 
 
@@ -66,7 +80,7 @@ def shannon_entropy(p, *, base=2, axis=-1):
     >>> float(ge.shannon_entropy([0.5, 0.5]))
     1.0
     """
-    xp, p = _as_array(p)
+    xp, p = _as_array(p, axis)
     q = _normalize(xp, p, axis)
     pos = q > 0
     logq = xp.log(xp.where(pos, q, 1.0))
@@ -99,7 +113,7 @@ def renyi_entropy(p, alpha, *, base=2, axis=-1):
         raise ValueError(f"alpha must be >= 0, got {alpha}")
     if alpha == 1.0:
         return shannon_entropy(p, base=base, axis=axis)
-    xp, p = _as_array(p)
+    xp, p = _as_array(p, axis)
     q = _normalize(xp, p, axis)
     lnb = math.log(check_base(base))
     pos = q > 0
@@ -135,7 +149,7 @@ def expected(f, p, *, axis=-1):
     """
     if not callable(f):
         raise TypeError("f must be a callable taking an array of probabilities")
-    xp, p = _as_array(p)
+    xp, p = _as_array(p, axis)
     q = _normalize(xp, p, axis)
     pos = q > 0
     values = f(xp.where(pos, q, 1.0))
