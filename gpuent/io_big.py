@@ -281,23 +281,64 @@ class _Sink:
 
 
 class ZarrSink(_Sink):
-    def __init__(self, path, shape, chunks):
+    """A float32 Zarr map built in ``.NAME.partial.zarr`` with a journal of finished tiles.
+
+    A partial output left by a killed run is refused unless ``resume``; then its
+    journal must match ``fingerprint`` and ``done`` lists the tiles to skip
+    (see :mod:`gpuent._resume`).
+    """
+
+    def __init__(self, path, shape, chunks, *, resume=False, fingerprint=None):
         super().__init__(path)
         zarr = _need("zarr")
-        self.tmp = tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".zarr", dir=self.folder)
+        from ._resume import Journal
+
+        self.journal = Journal(self.path)
+        self.tmp = str(self.journal.partial)
+        self.done = set()
+        self.resumed = False
+        shape, chunks = tuple(int(s) for s in shape), tuple(int(c) for c in chunks)
+        total = int(np.prod([-(-s // c) for s, c in zip(shape, chunks)]))
+        if self.journal.exists():
+            if not resume:
+                raise ValueError(self.journal.refusal(self.path, total))
+            head, done = self.journal.read()
+            if head is not None and fingerprint is not None and head != fingerprint:
+                raise ValueError(
+                    f"{self.path}: the partial output {self.tmp} was made from another input "
+                    f"or with other settings; delete it to start over, or resume with the "
+                    f"same command")
+            array = None
+            if head is not None:
+                with contextlib.suppress(Exception):
+                    array = zarr.open_array(self.tmp, mode="r+")
+                    if tuple(array.shape) != shape or tuple(array.chunks) != chunks:
+                        array = None
+            if array is not None:
+                self.array, self.done, self.resumed = array, done, True
+                return
+            shutil.rmtree(self.tmp, ignore_errors=True)  # unusable: start it again
         try:
-            os.rmdir(self.tmp)
-            self.array = zarr.create_array(store=self.tmp, shape=tuple(shape),
-                                           chunks=tuple(chunks), dtype="float32",
-                                           fill_value=float("nan"))
+            self.journal.start(fingerprint or {})
+            self.array = zarr.create_array(store=self.tmp, shape=shape, chunks=chunks,
+                                           dtype="float32", fill_value=float("nan"))
         except BaseException:
             self.abort()
             raise
+
+    def _commit(self):
+        super()._commit()
+        self.journal.remove()
+
+    def abort(self):
+        super().abort()
+        self.journal.remove()
 
     def __call__(self, tile, values):
         if not os.path.isdir(self.tmp):  # aborted (Ctrl-C) while Dask tasks still ran:
             raise RuntimeError(f"output {self.path} was abandoned")  # do not recreate it
         self.array[tuple(slice(a, b) for a, b in tile)] = np.asarray(values, dtype=np.float32)
+        self.journal.record(tile)  # after the chunk is written: a listed tile is whole
 
     def __getstate__(self):  # workers reopen the store by path
         state = dict(self.__dict__)
@@ -375,8 +416,11 @@ class TiffSink(_Sink):
                       photometric="minisblack", compression=None)
 
 
-def create_sink(path, shape, tile):
-    """The output for a map of ``shape`` computed in ``tile`` blocks, by suffix."""
+def create_sink(path, shape, tile, *, resume=False, fingerprint=None):
+    """The output for a map of ``shape`` computed in ``tile`` blocks, by suffix.
+
+    ``.zarr`` outputs are resumable (``resume``, ``fingerprint``: see :class:`ZarrSink`).
+    """
     suffix = Path(path).suffix.lower()
     kind = {".npy": NpySink, **dict.fromkeys(ZARR_SUFFIXES, ZarrSink),
             **dict.fromkeys(TIFF_SUFFIXES, TiffSink)}.get(suffix)
@@ -384,7 +428,10 @@ def create_sink(path, shape, tile):
         sink = None
         try:
             with deferred_interrupt():  # a Ctrl-C in here is raised once the sink exists
-                sink = NpySink(path, shape) if kind is NpySink else kind(path, shape, tile)
+                if kind is ZarrSink:
+                    sink = ZarrSink(path, shape, tile, resume=resume, fingerprint=fingerprint)
+                else:
+                    sink = NpySink(path, shape) if kind is NpySink else kind(path, shape, tile)
         except KeyboardInterrupt:
             if sink is not None:
                 sink.abort()
