@@ -46,6 +46,24 @@ def _need(module):
         raise OSError(f"{module} is needed for this file; pip install 'gpuent[io]'") from None
 
 
+def _read_error(path, key, shape, chunks, exc):
+    """An OSError naming the pixels (and the file's tiles or chunks) a failed read asked for."""
+    key = key if isinstance(key, tuple) else (key,)
+    key = key + (slice(None),) * (len(shape) - len(key))
+    box, tiles = [], []
+    for i, (k, n) in enumerate(zip(key, shape)):
+        a, b = (k.indices(n)[:2] if isinstance(k, slice) else (int(k), int(k) + 1))
+        box.append(f"{a}:{b}")
+        if chunks:
+            c = int(chunks[i])
+            tiles.append(f"{a // c}" if (b - 1) // c <= a // c else f"{a // c}-{(b - 1) // c}")
+    where = f"pixels [{', '.join(box)}]"
+    if chunks:
+        where += f" (tile {', '.join(tiles)} of the {'x'.join(map(str, chunks))} tiles)"
+    return OSError(f"cannot read {path} at {where}: the data is truncated or corrupt "
+                   f"({type(exc).__name__}: {exc})")
+
+
 class RawSource:
     """C-ordered pixels at ``offset`` in a file, read with ``os.pread``."""
 
@@ -73,6 +91,12 @@ class RawSource:
                 os.close(self._fd)
 
     def __getitem__(self, key):
+        try:
+            return self._read(key)
+        except (OSError, ValueError) as exc:
+            raise _read_error(self.path, key, self.shape, None, exc) from None
+
+    def _read(self, key):
         key = key if isinstance(key, tuple) else (key,)
         key = key + (slice(None),) * (self.ndim - len(key))
         box = [range(*k.indices(n)) for k, n in zip(key, self.shape)]
@@ -127,9 +151,34 @@ class _LazyArray:
         return state
 
     def __getitem__(self, key):
-        if self._z is None:
-            self._z = self._open()
-        return np.asarray(self._z[key])
+        try:
+            if self._z is None:
+                self._z = self._open()
+            return np.asarray(self._z[key])
+        except Exception as exc:  # codecs and stores raise assorted errors on bad data
+            chunks = getattr(self._z, "chunks", None) if self._z is not None else None
+            if chunks:
+                key = self._bad_chunk(key, chunks) or key
+            raise _read_error(self.path, key, self.shape, chunks, exc) from None
+
+    def _bad_chunk(self, key, chunks):
+        """The first of the file's tiles (chunks) in ``key`` that cannot be read, or None."""
+        import itertools
+
+        key = key if isinstance(key, tuple) else (key,)
+        key = key + (slice(None),) * (len(self.shape) - len(key))
+        ranges = []
+        for k, n, c in zip(key, self.shape, chunks):
+            a, b = k.indices(n)[:2] if isinstance(k, slice) else (int(k), int(k) + 1)
+            ranges.append(range(a // c, (b - 1) // c + 1) if b > a else range(0))
+        for idx in itertools.product(*ranges):
+            box = tuple(slice(i * c, min((i + 1) * c, n))
+                        for i, c, n in zip(idx, chunks, self.shape))
+            try:
+                np.asarray(self._z[box])
+            except Exception:
+                return box
+        return None
 
 
 class TiffSource(_LazyArray):

@@ -447,6 +447,8 @@ BOUNDSCHECK = textwrap.dedent(r"""
     for trial in range(40):
         ndim = 2 if trial % 4 else 3
         shape = tuple(int(s) for s in rng.integers(1, 9 if ndim == 2 else 6, ndim))
+        if ndim == 3:  # a volume (a last axis of 3 or 4 would read as RGB)
+            shape = shape[:2] + (int(rng.integers(5, 9)),)
         img = rng.integers(0, int(rng.integers(1, 40)), shape).astype(np.uint8)
         mode = ["clip", "reflect", "mirror", "wrap"][trial % 4]
         r = int(rng.integers(0, 5))
