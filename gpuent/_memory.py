@@ -111,3 +111,17 @@ def check_allocation(nbytes, what: str, hint: str = "") -> int:
             f"{what} needs about {_human(nbytes)}, above the memory limit of {_human(limit)} "
             f"({source})" + (f"; {hint}" if hint else ""))
     return nbytes
+
+
+def check_map(shape, *, bytes_per_pixel, table_bytes=0, what="the map"):
+    """Refuse a whole-image computation whose working memory would exceed the limit.
+
+    ``bytes_per_pixel`` is the peak of the temporaries per pixel (levels, masks,
+    float64 intermediates, the output); ``table_bytes`` what does not scale with
+    the image (footprint offsets, histograms).
+    """
+    return check_allocation(
+        nbytes_of(shape, bytes_per_pixel) + int(table_bytes),
+        f"{what} of a {' x '.join(str(int(s)) for s in shape)} image",
+        "stream it tile by tile (gpuent entropy IN -o OUT.zarr), pass a Dask array, "
+        "or use a smaller image or window")

@@ -44,6 +44,7 @@ from ._kernels.histogram.reference import windowed_reference
 from ._kernels.histogram.spec import plan_window
 from ._levels import image_levels
 from ._local_stats import block_map, local_mean, local_std, window_map
+from ._memory import check_map
 from ._validate import (
     check_base,
     check_dtype,
@@ -72,6 +73,8 @@ def _prepare(image, radius, footprint, mode, bins, value_range, mask, dtype):
     xp, image = check_image(image, ndims=_NDIMS)
     check_mode(mode)
     fp = check_window(radius, footprint, image.ndim)
+    # float64 binning temporaries, int32 levels, the valid mask, a float64 output; offsets
+    check_map(image.shape, bytes_per_pixel=29, table_bytes=24 * fp.size, what="a local map")
     mask = check_mask(mask, image, xp)
     out_dtype = check_dtype(dtype, xp)
     levels = image_levels(xp, image, bins=bins, value_range=value_range, mask=mask)

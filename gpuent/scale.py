@@ -33,7 +33,7 @@ import numbers
 import numpy as np
 
 from ._backend import is_cupy, is_numpy, to_numpy
-from ._memory import check_allocation
+from ._memory import check_allocation, check_map
 from ._validate import check_image, dtype_kind
 
 __all__ = ["BLUR_MODES", "entropy_vs_blur", "gaussian_blur"]
@@ -107,6 +107,7 @@ def gaussian_blur(image, sigma, *, mode="reflect", truncate=4.0):
     sigmas = _check_sigma(sigma, image.ndim)
     mode = _check_blur_mode(mode)
     _check_truncate(truncate, sigmas)
+    check_map(image.shape, bytes_per_pixel=24, what="a Gaussian blur")  # float64 in, out, cast
     out_dtype = image.dtype if dtype_kind(image) == "f" else xp.float64
     if is_cupy(xp):
         import cupy
