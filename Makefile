@@ -33,6 +33,7 @@ test: $(VENV)/.installed-test
 FUZZ_EXAMPLES ?= 1000
 fuzz: $(VENV)/.installed-test
 	GPUENT_FUZZ_PROFILE=gpuent-fuzz GPUENT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+		GPUENT_FUZZ_HANG_LOG=fuzz-hang.log \
 		$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py \
 		--hypothesis-show-statistics
 
