@@ -479,6 +479,11 @@ BOUNDSCHECK = textwrap.dedent(r"""
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(
+    os.environ.get("GPUENT_FUZZ_PROFILE") != "gpuent-fuzz"
+    and not os.environ.get("GPUENT_BOUNDSCHECK"),
+    reason="compiles every kernel afresh with bounds checks (minutes): runs in make fuzz, "
+           "or with GPUENT_BOUNDSCHECK=1")
 def test_numba_kernels_with_boundscheck(tmp_path):
     """Every Numba kernel over random shapes and modes with NUMBA_BOUNDSCHECK=1: no IndexError."""
     env = dict(os.environ, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(tmp_path / "cache"),
