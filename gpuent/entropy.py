@@ -122,7 +122,18 @@ def renyi_entropy(p, alpha, *, base=2, axis=-1):
     if math.isinf(alpha):
         return -xp.log(xp.max(q, axis=axis)) / lnb
     power = xp.sum(xp.where(pos, xp.where(pos, q, 1.0) ** alpha, 0.0), axis=axis)
-    return xp.log(power) / ((1.0 - alpha) * lnb)
+    h = xp.log(power) / ((1.0 - alpha) * lnb)
+    top = xp.max(q, axis=axis)
+    lost = xp.logical_and(power == 0, top > 0)  # p^alpha underflowed (a large alpha)
+    if bool(xp.any(lost)):
+        # scaled by the largest p: (p / max)^alpha <= 1 and one term is 1, so no underflow
+        m = xp.max(q, axis=axis, keepdims=True)
+        ratio = xp.where(pos, q / xp.where(m > 0, m, 1.0), 1.0)
+        scaled = xp.sum(xp.where(pos, ratio ** alpha, 0.0), axis=axis)
+        stable = (alpha / (1.0 - alpha)) * xp.log(xp.where(top > 0, top, 1.0)) \
+            + xp.log(xp.where(scaled > 0, scaled, 1.0)) / (1.0 - alpha)
+        h = xp.where(lost, stable / lnb, h)
+    return h
 
 
 def expected(f, p, *, axis=-1):
