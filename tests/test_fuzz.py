@@ -10,6 +10,7 @@ Two Hypothesis profiles: ``gpuent-ci`` (fixed seed, part of ``make test``) and
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import faulthandler
 import math
@@ -40,6 +41,14 @@ PROFILE = settings.get_profile(os.environ.get("GPUENT_FUZZ_PROFILE", "gpuent-ci"
 HANG_S = float(os.environ.get("GPUENT_FUZZ_HANG_S", "300"))
 _HANG_LOG = open(os.environ.get("GPUENT_FUZZ_HANG_LOG") or os.path.join(
     tempfile.gettempdir(), f"gpuent-fuzz-hang-{os.getpid()}.txt"), "w")
+
+
+@atexit.register
+def _drop_empty_hang_log():
+    _HANG_LOG.close()
+    with contextlib.suppress(OSError):
+        if os.path.getsize(_HANG_LOG.name) == 0:
+            os.remove(_HANG_LOG.name)
 
 ALLOWED = (TypeError, ValueError)
 
