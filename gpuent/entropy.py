@@ -122,7 +122,11 @@ def renyi_entropy(p, alpha, *, base=2, axis=-1):
     if math.isinf(alpha):
         return -xp.log(xp.max(q, axis=axis)) / lnb
     power = xp.sum(xp.where(pos, xp.where(pos, q, 1.0) ** alpha, 0.0), axis=axis)
-    h = xp.log(power) / ((1.0 - alpha) * lnb)
+    scale = (1.0 - alpha) * lnb
+    if math.isinf(scale):  # a huge alpha: divide in two steps, or -inf / -inf is NaN
+        h = xp.log(power) / (1.0 - alpha) / lnb
+    else:
+        h = xp.log(power) / scale
     top = xp.max(q, axis=axis)
     lost = xp.logical_and(power == 0, top > 0)  # p^alpha underflowed (a large alpha)
     if bool(xp.any(lost)):
