@@ -123,8 +123,8 @@ def renyi_entropy(p, alpha, *, base=2, axis=-1):
         return -xp.log(xp.max(q, axis=axis)) / lnb
     power = xp.sum(xp.where(pos, xp.where(pos, q, 1.0) ** alpha, 0.0), axis=axis)
     scale = (1.0 - alpha) * lnb
-    if math.isinf(scale):  # a huge alpha: divide in two steps, or -inf / -inf is NaN
-        h = xp.log(power) / (1.0 - alpha) / lnb
+    if not abs(scale) <= float(xp.finfo(q.dtype).max):  # huge alpha: two steps, no -inf/-inf
+        h = xp.astype(xp.log(xp.astype(power, xp.float64)) / (1.0 - alpha) / lnb, q.dtype)
     else:
         h = xp.log(power) / scale
     top = xp.max(q, axis=axis)
