@@ -11,7 +11,7 @@ PIP    := $(BIN)/python -m pip
 # (a CI cache of this folder makes a run skip the 30-50 s first compile of each kernel)
 NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
 
-.PHONY: demo test lint bench clean docs
+.PHONY: demo test lint bench clean docs fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,15 @@ test: $(VENV)/.installed-test
 # Sphinx + numpydoc + sphinx-gallery; every gallery example runs; any warning fails the build.
 docs: $(VENV)/.installed-docs
 	NUMBA_CACHE_DIR=$(NUMBA_CACHE_DIR) $(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
+
+# The long fuzz profile: random inputs (not the fixed seed of `make test`) for every public
+# function and CLI command, and the Numba kernels with bounds checking on.
+FUZZ_EXAMPLES ?= 1000
+fuzz: $(VENV)/.installed-test
+	GPUENT_FUZZ_PROFILE=gpuent-fuzz GPUENT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+		GPUENT_FUZZ_HANG_LOG=fuzz-hang.log \
+		$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py \
+		--hypothesis-show-statistics
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_local_entropy.py

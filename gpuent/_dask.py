@@ -191,10 +191,15 @@ def run_dask(source, sink, req, tile, *, scheduler="threads", address=None, work
         if hasattr(sink, "write_tiles"):
             sink.write_tiles(_tiff_bands(emap, req, starts, tile, bar, client, kwargs))
             return
+        from ._resume import is_done
+
         blocks = emap.to_delayed()
         writes = []
         for idx in np.ndindex(*emap.numblocks):
             t = tuple((int(s[i]), int(s[i + 1])) for s, i in zip(starts, idx))
+            if is_done(sink, t):  # resuming: this tile was finished before
+                bar.update(int(np.prod([b - a for a, b in t])))
+                continue
             writes.append(dask.delayed(_write_block)(sink, t, blocks[idx]))
         if client is not None:
             from distributed import as_completed

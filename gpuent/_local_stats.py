@@ -23,6 +23,7 @@ import numpy as np
 
 from ._backend import choose_backend, is_numpy
 from ._kernels.histogram.spec import boundary_index
+from ._memory import check_map
 from ._validate import check_dtype, check_image, check_mode, check_radii, dtype_kind
 
 __all__ = ["BLOCK_STATS", "block_map", "local_mean", "local_std", "window_map"]
@@ -211,6 +212,8 @@ def _prepare(image, radius, mode, dtype):
     mode = check_mode(mode)
     out = check_dtype(dtype, xp)
     radii = _radii(radius, image.ndim)
+    # float64 window sums, squares, counts, mean and variance, plus the output
+    check_map(image.shape, bytes_per_pixel=56, what="a local mean/std map")
     kind = dtype_kind(image)
     if kind == "b":
         image = xp.astype(image, xp.uint8)

@@ -7,6 +7,7 @@ import numbers
 import numpy as np
 
 from ._backend import array_namespace
+from ._memory import check_allocation, nbytes_of
 
 MODES = ("clip", "reflect", "mirror", "wrap")
 ESTIMATORS = ("plugin", "miller-madow", "grassberger", "dirichlet")
@@ -116,7 +117,10 @@ def check_window(radius, footprint, ndim):
             "(a boolean array with odd sides)"
         )
     if radius is not None:
-        return np.ones(tuple(2 * r + 1 for r in check_radii(radius, ndim)), dtype=bool)
+        side = tuple(2 * r + 1 for r in check_radii(radius, ndim))
+        check_allocation(nbytes_of(side, 1), f"a window of radius {radius}",
+                         "use a smaller radius")
+        return np.ones(side, dtype=bool)
     fp = footprint
     if hasattr(fp, "get"):  # CuPy: the footprint is small, the host needs it for tables
         fp = fp.get()

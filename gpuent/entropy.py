@@ -9,13 +9,14 @@ same library.
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
 from ._backend import array_namespace, is_numpy, to_numpy
 from ._estimators import global_entropy
 from ._levels import image_levels
-from ._validate import check_base, check_estimator, check_image
+from ._validate import check_base, check_estimator, check_image, dtype_kind
 
 __all__ = [
     "expected",
@@ -26,12 +27,25 @@ __all__ = [
 ]
 
 
-def _as_array(p):
+def _as_array(p, axis=-1):
     if isinstance(p, (list, tuple)):
-        p = np.asarray(p, dtype=np.float64)
+        try:
+            p = np.asarray(p, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"p must be an array of probabilities or counts ({exc})") from None
+    if not hasattr(p, "shape") or not hasattr(p, "dtype"):
+        raise TypeError(f"p must be an array of probabilities or counts, got {type(p).__name__}")
     xp = array_namespace(p)
+    if dtype_kind(p) not in "biuf":
+        raise TypeError(f"p has dtype {p.dtype}; use real (non-complex) probabilities or counts")
     if not xp.isdtype(p.dtype, "real floating"):
         p = xp.astype(p, xp.float64)
+    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+        raise TypeError(f"axis must be an int, got {axis!r}")
+    if p.ndim == 0 or not -p.ndim <= axis < p.ndim:
+        raise ValueError(f"axis {axis} is out of range for p of shape {tuple(p.shape)}")
+    if not bool(xp.all(xp.isfinite(p))):
+        raise ValueError("p holds NaN or infinite values; probabilities and counts must be finite")
     return xp, p
 
 
@@ -66,7 +80,7 @@ def shannon_entropy(p, *, base=2, axis=-1):
     >>> float(ge.shannon_entropy([0.5, 0.5]))
     1.0
     """
-    xp, p = _as_array(p)
+    xp, p = _as_array(p, axis)
     q = _normalize(xp, p, axis)
     pos = q > 0
     # base-2 logarithms: a dyadic distribution (1/2, 1/4, ...) gives its entropy exactly
@@ -100,7 +114,7 @@ def renyi_entropy(p, alpha, *, base=2, axis=-1):
         raise ValueError(f"alpha must be >= 0, got {alpha}")
     if alpha == 1.0:
         return shannon_entropy(p, base=base, axis=axis)
-    xp, p = _as_array(p)
+    xp, p = _as_array(p, axis)
     q = _normalize(xp, p, axis)
     lnb = math.log(check_base(base))
     pos = q > 0
@@ -109,7 +123,22 @@ def renyi_entropy(p, alpha, *, base=2, axis=-1):
     if math.isinf(alpha):
         return -xp.log(xp.max(q, axis=axis)) / lnb
     power = xp.sum(xp.where(pos, xp.where(pos, q, 1.0) ** alpha, 0.0), axis=axis)
-    return xp.log(power) / ((1.0 - alpha) * lnb) + 0.0  # + 0.0: no -0.0 for alpha > 1
+    scale = (1.0 - alpha) * lnb
+    if not abs(scale) <= float(xp.finfo(q.dtype).max):  # huge alpha: two steps, no -inf/-inf
+        h = xp.astype(xp.log(xp.astype(power, xp.float64)) / (1.0 - alpha) / lnb, q.dtype)
+    else:
+        h = xp.log(power) / scale
+    top = xp.max(q, axis=axis)
+    lost = xp.logical_and(power == 0, top > 0)  # p^alpha underflowed (a large alpha)
+    if bool(xp.any(lost)):
+        # scaled by the largest p: (p / max)^alpha <= 1 and one term is 1, so no underflow
+        m = xp.max(q, axis=axis, keepdims=True)
+        ratio = xp.where(pos, q / xp.where(m > 0, m, 1.0), 1.0)
+        scaled = xp.sum(xp.where(pos, ratio ** alpha, 0.0), axis=axis)
+        stable = (alpha / (1.0 - alpha)) * xp.log(xp.where(top > 0, top, 1.0)) \
+            + xp.log(xp.where(scaled > 0, scaled, 1.0)) / (1.0 - alpha)
+        h = xp.where(lost, stable / lnb, h)
+    return h + 0.0  # + 0.0: no -0.0 for alpha > 1
 
 
 def expected(f, p, *, axis=-1):
@@ -136,7 +165,7 @@ def expected(f, p, *, axis=-1):
     """
     if not callable(f):
         raise TypeError("f must be a callable taking an array of probabilities")
-    xp, p = _as_array(p)
+    xp, p = _as_array(p, axis)
     q = _normalize(xp, p, axis)
     pos = q > 0
     values = f(xp.where(pos, q, 1.0))

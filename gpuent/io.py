@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ._colormaps import apply_colormap
+from ._memory import MemoryLimitError, check_allocation, nbytes_of
 
 __all__ = [
     "AtomicOutput",
@@ -70,6 +71,23 @@ def _tifffile():
     return tifffile
 
 
+class _TooBig(MemoryLimitError):
+    """A file whose declared size is refused before decoding."""
+
+
+def _check_decoded(path, shape, dtype, gray):
+    """Refuse, before decoding, a file whose declared pixels would not fit in memory."""
+    n = nbytes_of(shape, np.dtype(dtype).itemsize)
+    if gray and len(shape) == 3 and shape[-1] in (3, 4):  # float64 luminance on the way
+        n += nbytes_of(shape, 8) + nbytes_of(shape[:-1], 8)
+    try:
+        check_allocation(n, f"{path} (declared {' x '.join(map(str, shape))} pixels)",
+                         "for images larger than memory use TIFF, .npy or .zarr with "
+                         "gpuent entropy, which streams them tile by tile")
+    except MemoryLimitError as exc:
+        raise _TooBig(f"cannot read {exc}") from None
+
+
 def read_image(path, *, gray=True):
     """Read an image file into a NumPy array (grayscale by luminance when ``gray``).
 
@@ -96,6 +114,7 @@ def read_image(path, *, gray=True):
         from .io_big import open_source
 
         source = open_source(path)
+        _check_decoded(path, source.shape, source.dtype, gray=False)
         return source[tuple(slice(None) for _ in source.shape)]
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder, not an image file")
@@ -106,17 +125,33 @@ def read_image(path, *, gray=True):
         if suffix == ".npy":
             data = np.load(path, mmap_mode="c", allow_pickle=False)
         elif suffix in (".tif", ".tiff") and _tifffile() is not None:
-            data = _tifffile().imread(path)
+            with _tifffile().TiffFile(path) as tif:
+                if tif.series:  # what the header declares, before decoding anything
+                    series = tif.series[0]
+                    _check_decoded(path, series.shape, series.dtype, gray)
+                data = tif.asarray()
         else:
             from PIL import Image
 
-            with Image.open(path) as im:
+            try:
+                im = Image.open(path)
+            except Image.DecompressionBombError as exc:
+                raise _TooBig(f"cannot read {path}: {exc} Pillow refuses it as a possible "
+                              "decompression bomb; for images this large use TIFF, .npy or "
+                              ".zarr, which are streamed") from None
+            with im:
+                bands = len(im.getbands())
+                depth = {"I;16": 2, "I;16B": 2, "I;16L": 2, "I": 4, "F": 4}.get(im.mode, 1)
+                _check_decoded(path, (im.height, im.width, bands), np.dtype(f"u{depth}"),
+                               gray)
                 im.load()
                 if im.mode in ("P", "PA", "LA", "1"):
                     im = im.convert("RGBA" if "A" in im.mode or im.mode == "P" else "L")
                 if im.mode == "CMYK" or im.mode == "YCbCr":
                     im = im.convert("RGB")
                 data = np.asarray(im)
+    except _TooBig:
+        raise
     except (OSError, ValueError) as exc:
         raise OSError(f"cannot read {path}: {exc}") from None
     except Exception as exc:  # Pillow and tifffile raise assorted errors on bad files
@@ -200,9 +235,12 @@ class AtomicOutput:
     record : bool
         Write the provenance record (:mod:`gpuent.provenance`) into the output (or a
         ``NAME.json`` sidecar) before it is renamed into place (default).
+    tmp : str or Path, optional
+        A fixed temporary name next to ``path`` instead of a unique one (a resumable
+        partial output, :mod:`gpuent._resume`); nothing is created for it here.
     """
 
-    def __init__(self, path, *, folder=False, create=True, record=True):
+    def __init__(self, path, *, folder=False, create=True, record=True, tmp=None):
         self.path = Path(path)
         self.record = record
         parent = self.path.parent if str(self.path.parent) else Path(".")
@@ -211,6 +249,10 @@ class AtomicOutput:
         self.folder = parent
         prefix = f".{self.path.name}."
         self.tmp = None
+        self.done = False
+        if tmp is not None:
+            self.tmp = Path(tmp)
+            return
         try:
             with deferred_interrupt():  # a Ctrl-C here would leave a temporary name behind
                 self.tmp = self._reserve(parent, prefix, folder, create)

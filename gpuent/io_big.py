@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import threading
 from pathlib import Path
 
@@ -42,6 +43,24 @@ def _need(module):
         return importlib.import_module(module)
     except ImportError:
         raise OSError(f"{module} is needed for this file; pip install 'gpuent[io]'") from None
+
+
+def _read_error(path, key, shape, chunks, exc):
+    """An OSError naming the pixels (and the file's tiles or chunks) a failed read asked for."""
+    key = key if isinstance(key, tuple) else (key,)
+    key = key + (slice(None),) * (len(shape) - len(key))
+    box, tiles = [], []
+    for i, (k, n) in enumerate(zip(key, shape)):
+        a, b = (k.indices(n)[:2] if isinstance(k, slice) else (int(k), int(k) + 1))
+        box.append(f"{a}:{b}")
+        if chunks:
+            c = int(chunks[i])
+            tiles.append(f"{a // c}" if (b - 1) // c <= a // c else f"{a // c}-{(b - 1) // c}")
+    where = f"pixels [{', '.join(box)}]"
+    if chunks:
+        where += f" (tile {', '.join(tiles)} of the {'x'.join(map(str, chunks))} tiles)"
+    return OSError(f"cannot read {path} at {where}: the data is truncated or corrupt "
+                   f"({type(exc).__name__}: {exc})")
 
 
 class RawSource:
@@ -71,6 +90,12 @@ class RawSource:
                 os.close(self._fd)
 
     def __getitem__(self, key):
+        try:
+            return self._read(key)
+        except (OSError, ValueError) as exc:
+            raise _read_error(self.path, key, self.shape, None, exc) from None
+
+    def _read(self, key):
         key = key if isinstance(key, tuple) else (key,)
         key = key + (slice(None),) * (self.ndim - len(key))
         box = [range(*k.indices(n)) for k, n in zip(key, self.shape)]
@@ -125,9 +150,34 @@ class _LazyArray:
         return state
 
     def __getitem__(self, key):
-        if self._z is None:
-            self._z = self._open()
-        return np.asarray(self._z[key])
+        try:
+            if self._z is None:
+                self._z = self._open()
+            return np.asarray(self._z[key])
+        except Exception as exc:  # codecs and stores raise assorted errors on bad data
+            chunks = getattr(self._z, "chunks", None) if self._z is not None else None
+            if chunks:
+                key = self._bad_chunk(key, chunks) or key
+            raise _read_error(self.path, key, self.shape, chunks, exc) from None
+
+    def _bad_chunk(self, key, chunks):
+        """The first of the file's tiles (chunks) in ``key`` that cannot be read, or None."""
+        import itertools
+
+        key = key if isinstance(key, tuple) else (key,)
+        key = key + (slice(None),) * (len(self.shape) - len(key))
+        ranges = []
+        for k, n, c in zip(key, self.shape, chunks):
+            a, b = k.indices(n)[:2] if isinstance(k, slice) else (int(k), int(k) + 1)
+            ranges.append(range(a // c, (b - 1) // c + 1) if b > a else range(0))
+        for idx in itertools.product(*ranges):
+            box = tuple(slice(i * c, min((i + 1) * c, n))
+                        for i, c, n in zip(idx, chunks, self.shape))
+            try:
+                np.asarray(self._z[box])
+            except Exception:
+                return box
+        return None
 
 
 class TiffSource(_LazyArray):
@@ -250,6 +300,10 @@ class ZarrTiles(_Sink):
             if self._abandoned or not os.path.isdir(self.tmp):  # aborted: do not recreate it
                 raise RuntimeError(f"output {self.path} was abandoned")
             self.array[tuple(slice(a, b) for a, b in tile)] = values
+            self._written(tile)
+
+    def _written(self, tile):
+        """Called once a tile is stored, before the next write (a resume journal)."""
 
     def abort(self):
         with self._lock:
@@ -269,20 +323,68 @@ class ZarrTiles(_Sink):
 
 
 class ZarrSink(ZarrTiles):
-    def __init__(self, path, shape, chunks):
+    """A float32 Zarr map built in ``.NAME.partial.zarr`` with a journal of finished tiles.
+
+    A partial output left by a killed run is refused unless ``resume``; then its
+    journal must match ``fingerprint`` and ``done`` lists the tiles to skip
+    (see :mod:`gpuent._resume`).
+    """
+
+    def __init__(self, path, shape, chunks, *, resume=False, fingerprint=None):
         zarr = _need("zarr")
+        from ._resume import Journal
+
         self._init_writes()
-        self._reserve(path, folder=True, create=False)
+        self.path = Path(path)
+        self.journal = Journal(self.path)
+        # the partial store has a fixed name, so that a killed run can be resumed
+        self.output = AtomicOutput(path, folder=True, tmp=self.journal.partial)
+        self.folder = self.output.folder
+        self.tmp = str(self.journal.partial)
+        self.done = set()
+        self.resumed = False
+        shape, chunks = tuple(int(s) for s in shape), tuple(int(c) for c in chunks)
+        total = int(np.prod([-(-s // c) for s, c in zip(shape, chunks)]))
+        if self.journal.exists():
+            if not resume:
+                raise ValueError(self.journal.refusal(self.path, total))
+            head, done = self.journal.read()
+            if head is not None and fingerprint is not None and head != fingerprint:
+                raise ValueError(
+                    f"{self.path}: the partial output {self.tmp} was made from another input "
+                    f"or with other settings; delete it to start over, or resume with the "
+                    f"same command")
+            array = None
+            if head is not None:
+                with contextlib.suppress(Exception):
+                    array = zarr.open_array(self.tmp, mode="r+")
+                    if tuple(array.shape) != shape or tuple(array.chunks) != chunks:
+                        array = None
+            if array is not None:
+                self.array, self.done, self.resumed = array, done, True
+                return
+            shutil.rmtree(self.tmp, ignore_errors=True)  # unusable: start it again
         try:
-            self.array = zarr.create_array(store=self.tmp, shape=tuple(shape),
-                                           chunks=tuple(chunks), dtype="float32",
-                                           fill_value=float("nan"))
+            self.journal.start(fingerprint or {})
+            self.array = zarr.create_array(store=self.tmp, shape=shape, chunks=chunks,
+                                           dtype="float32", fill_value=float("nan"))
         except BaseException:
             self.abort()
             raise
 
     def _reopen(self):
         return _need("zarr").open_array(self.tmp, mode="r+")
+
+    def _written(self, tile):
+        self.journal.record(tile)  # after the chunk is written: a listed tile is whole
+
+    def commit(self):
+        self.output.commit()
+        self.journal.remove()
+
+    def abort(self):
+        super().abort()
+        self.journal.remove()
 
 
 class NpySink(_Sink):
@@ -346,11 +448,12 @@ class TiffSink(_Sink):
                       photometric="minisblack", compression=None)
 
 
-def create_sink(path, shape, tile, *, like=None):
+def create_sink(path, shape, tile, *, like=None, resume=False, fingerprint=None):
     """The output for a map of ``shape`` computed in ``tile`` blocks, by suffix.
 
     A ``.ome.zarr`` name gives an OME-NGFF group (:class:`gpuent.ngff.NgffSink`), whose
-    axes take their units from the input ``like`` when it has them.
+    axes take their units from the input ``like`` when it has them. Plain ``.zarr``
+    outputs are resumable (``resume``, ``fingerprint``: see :class:`ZarrSink`).
     """
     if str(path).lower().rstrip("/").endswith(".ome.zarr"):
         from .ngff import NgffSink
@@ -371,7 +474,10 @@ def create_sink(path, shape, tile, *, like=None):
         sink = None
         try:
             with deferred_interrupt():  # a Ctrl-C in here is raised once the sink exists
-                sink = NpySink(path, shape) if kind is NpySink else kind(path, shape, tile)
+                if kind is ZarrSink:
+                    sink = ZarrSink(path, shape, tile, resume=resume, fingerprint=fingerprint)
+                else:
+                    sink = NpySink(path, shape) if kind is NpySink else kind(path, shape, tile)
         except KeyboardInterrupt:
             if sink is not None:
                 sink.abort()

@@ -16,6 +16,7 @@ from __future__ import annotations
 from . import _dask
 from ._levels import array_stats
 from ._local_stats import block_map, local_mean, local_std, window_map
+from ._memory import check_map
 from ._stream import execute, make_request
 from ._validate import check_image, check_mask
 
@@ -112,6 +113,9 @@ def _windowed(kind, image, radius, footprint, mode, bins, value_range, nlevels, 
                        mode=mode, bins=bins, value_range=value_range, nlevels=nlevels,
                        dtype_out=dtype, backend=backend, stats=array_stats(xp, image, mask),
                        image=image, **options)
+    # float64 binning temporaries, int32 levels, the valid mask, a float64 output; offsets
+    check_map(image.shape, bytes_per_pixel=29, table_bytes=24 * int(req.footprint.sum()),
+              what="a local map")
     return execute(req, image, mask, progress=bool(progress))
 
 

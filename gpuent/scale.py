@@ -33,6 +33,7 @@ import numbers
 import numpy as np
 
 from ._backend import is_cupy, is_numpy, to_numpy
+from ._memory import check_allocation, check_map
 from ._validate import check_image, dtype_kind
 
 __all__ = ["BLUR_MODES", "entropy_vs_blur", "gaussian_blur"]
@@ -50,6 +51,20 @@ def _check_sigma(sigma, ndim):
         if not (math.isfinite(s) and s >= 0):
             raise ValueError(f"sigma must be finite and >= 0, got {s}")
     return values
+
+
+def _check_truncate(truncate, sigmas):
+    """``truncate`` finite and > 0, and each kernel's weights (and line buffer) fit in memory."""
+    if isinstance(truncate, bool) or not isinstance(truncate, numbers.Real):
+        raise TypeError(f"truncate must be a number, got {truncate!r}")
+    if not (math.isfinite(truncate) and truncate > 0):
+        raise ValueError(f"truncate must be finite and > 0, got {truncate}")
+    for s in sigmas:
+        half = truncate * s + 0.5
+        if not math.isfinite(half):
+            raise ValueError(f"sigma {s} with truncate {truncate} is too large")
+        check_allocation(2 * 8 * (2 * int(half) + 1), f"a Gaussian kernel of sigma {s}",
+                         "use a smaller sigma or truncate")
 
 
 def _check_blur_mode(mode):
@@ -91,6 +106,8 @@ def gaussian_blur(image, sigma, *, mode="reflect", truncate=4.0):
     xp, image = check_image(image, ndims=(1, 2, 3))
     sigmas = _check_sigma(sigma, image.ndim)
     mode = _check_blur_mode(mode)
+    _check_truncate(truncate, sigmas)
+    check_map(image.shape, bytes_per_pixel=24, what="a Gaussian blur")  # float64 in, out, cast
     out_dtype = image.dtype if dtype_kind(image) == "f" else xp.float64
     if is_cupy(xp):
         import cupy

@@ -58,6 +58,9 @@ def register(sub):
                           "input and output paths")
     big.add_argument("--workers", type=int, metavar="N",
                      help="worker count for --scheduler threads/processes or a local cluster")
+    big.add_argument("--resume", action="store_true",
+                     help="finish the .zarr map of a run that was killed (the finished tiles "
+                          "are kept, only the missing ones are computed)")
     _picture.add_options(p)
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     p.set_defaults(func=run)
@@ -86,6 +89,9 @@ def run(args):
         raise CLIError(f"--bins must be >= 1, got {args.bins}")
     if args.tile is not None and args.tile < 1:
         raise CLIError(f"--tile must be >= 1, got {args.tile}")
+    if args.resume and out.suffix.lower() != ".zarr":
+        raise CLIError(f"--resume needs a .zarr output (only Zarr maps are resumable), "
+                       f"not {out.name}")
     if args.address and args.scheduler != "distributed":
         raise CLIError("--address needs --scheduler distributed")
     if args.workers is not None:
@@ -282,7 +288,14 @@ def _run_streamed(args, out, extent, backend):
     start = time.perf_counter()
     sink = None
     try:
-        sink = create_sink(out, source.shape, tile, like=args.input)
+        from .._resume import fingerprint, stream_missing
+
+        stamp = fingerprint(args.input, source.shape, source.dtype, tile, radius=args.radius,
+                            footprint=args.footprint, mode=args.mode, bins=args.bins,
+                            base=args.base, estimator=args.estimator, backend=backend)
+        sink = create_sink(out, source.shape, tile, like=args.input, resume=args.resume,
+                           fingerprint=stamp)
+        done_before = len(getattr(sink, "done", ()))
         if args.scheduler:
             from .._dask import run_dask
 
@@ -291,9 +304,7 @@ def _run_streamed(args, out, extent, backend):
         elif hasattr(sink, "write_tiles"):
             sink.write_tiles(_tiff_order(source, req, tile, progress, device))
         else:
-            from .._stream import stream_map
-
-            stream_map(source, sink, req, tile, progress=progress, device=device)
+            stream_missing(source, sink, req, tile, progress=progress, device=device)
         sink.commit()
     except BaseException:
         if sink is not None:
@@ -303,6 +314,8 @@ def _run_streamed(args, out, extent, backend):
     if not args.quiet:
         mpix = int(np.prod(source.shape)) / 1e6
         shape = "x".join(str(s) for s in source.shape)
+        if done_before:
+            print(f"resumed {out}: {done_before} tiles were already done", file=sys.stdout)
         print(f"wrote {out}: {shape} entropy map, streamed in {side}-pixel tiles, "
               f"in {seconds:.2f} s ({mpix / max(seconds, 1e-9):.3g} Mpix/s)", file=sys.stdout)
     return 0

@@ -27,7 +27,15 @@ def letters_image(shape=(256, 256), text="ISING\nIMAGE") -> np.ndarray:
     """
     from PIL import Image, ImageDraw, ImageFont
 
-    h, w = (int(v) for v in shape)
+    try:
+        h, w = (int(v) for v in shape)
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"shape must be (height, width) in pixels, got {shape!r}") from None
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a string, got {type(text).__name__}")
+    from .._memory import check_allocation
+
+    check_allocation(h * w * 2, f"a {h} x {w} letters image", "use a smaller shape")
     if h < 8 or w < 8:
         raise ValueError(f"letters image needs at least 8 x 8 pixels, got {h} x {w}")
     try:

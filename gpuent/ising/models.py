@@ -49,6 +49,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._backend import array_namespace, is_numpy
+from .._memory import check_allocation
+from .._validate import check_image
 
 __all__ = ["IsingModel", "edge_model", "image_to_spins", "metric_model", "torus"]
 
@@ -100,12 +102,14 @@ class IsingModel:
 def _check_shape(shape):
     try:
         h, w = (int(v) for v in shape)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"shape must be (height, width), got {shape!r}") from None
     if h < 2 or w < 2 or h % 2 or w % 2:
         raise ValueError(
             f"Ising lattices need an even height and width >= 2 (colour phases on a torus), "
             f"got {h} x {w}; crop or pad the image by one row/column")
+    # spins, neighbour sums and random numbers: about 16 bytes per site at the peak
+    check_allocation(16 * h * w, f"an Ising lattice of {h} x {w}", "use a smaller lattice")
     return h, w
 
 
@@ -133,9 +137,7 @@ def image_to_spins(image, spins="binary"):
     array
         Spins in the image's namespace.
     """
-    xp = array_namespace(image)
-    if image.ndim != 2:
-        raise ValueError(f"expected a 2-D grayscale image, got shape {tuple(image.shape)}")
+    xp, image = check_image(image, ndims=(2,))
     x = xp.astype(image, xp.float64)
     s = xp.clip(2.0 * x / _xmax(xp, image) - 1.0, -1.0, 1.0)
     if spins == "binary":

@@ -49,7 +49,16 @@ def spins_to_frame(spins, downscale: int = 1) -> np.ndarray:
     -------
     numpy.ndarray of uint8, shape (H // k, W // k)
     """
+    if not hasattr(spins, "shape") or not hasattr(spins, "dtype"):
+        raise TypeError(f"spins must be a 2-D array, got {type(spins).__name__}")
     s = _host(spins)
+    if s.ndim != 2 or 0 in s.shape or s.dtype.kind not in "biuf":
+        raise ValueError(f"spins must be a non-empty 2-D real array, got {s.dtype} of shape "
+                         f"{s.shape}")
+    if isinstance(downscale, (bool, np.bool_)) or not isinstance(downscale, (int, np.integer)):
+        raise TypeError(f"downscale must be an integer >= 1, got {downscale!r}")
+    if downscale < 1:
+        raise ValueError(f"downscale must be an integer >= 1, got {downscale}")
     if downscale > 1:
         h, w = (s.shape[0] // downscale) * downscale, (s.shape[1] // downscale) * downscale
         s = s[:h, :w].reshape(h // downscale, downscale, w // downscale, downscale)

@@ -50,6 +50,9 @@ class Schedule:
         n = int(n)
         if n < 0:
             raise ValueError(f"number of sweeps must be >= 0, got {n}")
+        from .._memory import check_allocation
+
+        check_allocation(24 * n, f"the betas of {n} sweeps", "use fewer sweeps")
         t = np.arange(n, dtype=np.float64)
         b = np.broadcast_to(np.asarray(self._func(t, n), dtype=np.float64), (n,)).copy()
         _check_betas(b)
