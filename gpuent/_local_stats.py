@@ -212,6 +212,8 @@ def _prepare(image, radius, mode, dtype):
     mode = check_mode(mode)
     out = check_dtype(dtype, xp)
     radii = _radii(radius, image.ndim)
+    if mode == "clip":  # a window wider than the image is the image: same sums, bounded cost
+        radii = [min(int(r), max(int(n) - 1, 0)) for r, n in zip(radii, image.shape)]
     # float64 window sums, squares, counts, mean and variance, plus the output
     check_map(image.shape, bytes_per_pixel=56, what="a local mean/std map")
     kind = dtype_kind(image)

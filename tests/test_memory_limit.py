@@ -72,3 +72,14 @@ def test_cli_says_what_to_do(monkeypatch, tmp_path, capsys):
     assert main(["entropy", str(src), "-r", "1", "-o", str(tmp_path / "m.png"), "-q"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "GPUENT_MEMORY_LIMIT" in err[0] and "stream" in err[0], err
+
+
+def test_huge_radius_is_bounded_by_the_image_or_refused():
+    """Found by `make fuzz`: a radius of 1e9 allocated index maps of 2e9 entries (OOM)."""
+    import gpuent as ge
+    from gpuent._memory import MemoryLimitError
+
+    a = np.arange(64.0).reshape(8, 8)
+    assert np.array_equal(ge.local_std(a, 10**9), ge.local_std(a, 7))  # clip: the image
+    with pytest.raises(MemoryLimitError, match="index map"):
+        ge.local_std(a, 10**9, mode="reflect")

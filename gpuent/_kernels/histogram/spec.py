@@ -84,6 +84,11 @@ def boundary_index(n: int, r_lo: int, r_hi: int, mode: str) -> np.ndarray:
 
     Returns int64 with -1 where ``mode="clip"`` leaves the image.
     """
+    from ..._memory import check_allocation
+
+    size = int(n) + int(r_lo) + int(r_hi)
+    check_allocation(8 * 3 * size, f"an index map of {size} entries (radius {max(r_lo, r_hi)})",
+                     "use a smaller radius, or mode='clip' (its windows stop at the image)")
     i = np.arange(-r_lo, n + r_hi, dtype=np.int64)
     if mode == "clip":
         return np.where((i >= 0) & (i < n), i, -1)
