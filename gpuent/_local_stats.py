@@ -22,7 +22,7 @@ import sys
 import numpy as np
 
 from ._backend import choose_backend, is_numpy
-from ._kernels.histogram.spec import boundary_index
+from ._kernels.histogram.spec import boundary_index, check_index_map
 from ._memory import check_map
 from ._validate import check_dtype, check_image, check_mode, check_radii, dtype_kind
 
@@ -214,6 +214,9 @@ def _prepare(image, radius, mode, dtype):
     radii = _radii(radius, image.ndim)
     if mode == "clip":  # a window wider than the image is the image: same sums, bounded cost
         radii = [min(int(r), max(int(n) - 1, 0)) for r, n in zip(radii, image.shape)]
+    else:  # the padded index maps grow with the radius: refuse before any window arithmetic
+        for r, n in zip(radii, image.shape):
+            check_index_map(n, r, r)
     # float64 window sums, squares, counts, mean and variance, plus the output
     check_map(image.shape, bytes_per_pixel=56, what="a local mean/std map")
     kind = dtype_kind(image)

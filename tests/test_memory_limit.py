@@ -83,3 +83,15 @@ def test_huge_radius_is_bounded_by_the_image_or_refused():
     assert np.array_equal(ge.local_std(a, 10**9), ge.local_std(a, 7))  # clip: the image
     with pytest.raises(MemoryLimitError, match="index map"):
         ge.local_std(a, 10**9, mode="reflect")
+
+
+@pytest.mark.parametrize("mode", ["reflect", "mirror", "wrap"])
+def test_radius_beyond_int64_is_refused_before_window_arithmetic(mode):
+    """Found by `make fuzz`: local_mean([False], 2**63 - 1, mode="reflect") overflowed int64
+    while counting window pixels (OverflowError) instead of refusing the radius."""
+    import gpuent as ge
+    from gpuent._memory import MemoryLimitError
+
+    for fn in (ge.local_mean, ge.local_std):
+        with pytest.raises(MemoryLimitError, match="index map"):
+            fn(np.array([False]), 2**63 - 1, mode=mode)

@@ -79,16 +79,23 @@ KIND_EXPECTED = 1
 KIND_BITS = 2
 
 
-def boundary_index(n: int, r_lo: int, r_hi: int, mode: str) -> np.ndarray:
-    """Source index of each padded coordinate ``p - r_lo`` for p in [0, n + r_lo + r_hi).
-
-    Returns int64 with -1 where ``mode="clip"`` leaves the image.
-    """
+def check_index_map(n: int, r_lo: int, r_hi: int) -> int:
+    """Refuse (memory limit) a padded index map of ``n + r_lo + r_hi`` entries before it is
+    built, or any window arithmetic on such radii is done; return its size."""
     from ..._memory import check_allocation
 
     size = int(n) + int(r_lo) + int(r_hi)
     check_allocation(8 * 3 * size, f"an index map of {size} entries (radius {max(r_lo, r_hi)})",
                      "use a smaller radius, or mode='clip' (its windows stop at the image)")
+    return size
+
+
+def boundary_index(n: int, r_lo: int, r_hi: int, mode: str) -> np.ndarray:
+    """Source index of each padded coordinate ``p - r_lo`` for p in [0, n + r_lo + r_hi).
+
+    Returns int64 with -1 where ``mode="clip"`` leaves the image.
+    """
+    size = check_index_map(n, r_lo, r_hi)
     i = np.arange(-r_lo, n + r_hi, dtype=np.int64)
     if mode == "clip":
         return np.where((i >= 0) & (i < n), i, -1)
