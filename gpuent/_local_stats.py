@@ -223,7 +223,7 @@ def _prepare(image, radius, mode, dtype):
     return xp, image, radii, mode, kind, out
 
 
-def _integer_exact(xp, image, kind, radii, counts_max):
+def _integer_exact(xp, image, kind, counts_max):
     """True when sums of x and x^2 (and count * sum x^2) fit in int64 exactly."""
     if kind not in ("u", "i"):
         return False
@@ -237,7 +237,7 @@ def _local_moments(image, radius, mode, dtype, second, backend):
     counts_max = 1
     for n, r in zip(image.shape, radii, strict=True):
         counts_max *= min(n, 2 * r + 1) if mode == "clip" else 2 * r + 1
-    exact = _integer_exact(xp, image, kind, radii, counts_max)
+    exact = _integer_exact(xp, image, kind, counts_max)
     if path == "cpu" and (exact or not bool(xp.any(xp.isnan(xp.astype(image, xp.float64))))):
         return _moments_cpu(image, kind, radii, mode, out, exact, second)
     counts = _asindex(xp, _window_counts(tuple(image.shape), radii, mode), image)

@@ -153,10 +153,11 @@ def check_image(image, *, ndims=(2,), name="image", guess_channels=True,
     if guess_channels and image.ndim == 3 and image.shape[-1] in (3, 4) and 3 in ndims \
             and 2 in ndims:
         if channel_param:
-            raise ValueError(
-                f"{name} of shape {tuple(image.shape)} may be RGB(A) or a 3-D volume: pass "
-                "channel_axis=-1 for one map per colour channel, or channel_axis=None for a "
-                "volume (or convert colour to grayscale with gpuent.io.to_grayscale)")
+            raise ParameterValueError(
+                "{name} of shape {shape} may be RGB(A) or a 3-D volume: pass "
+                "{channel_axis=-1} for one map per colour channel, or {channel_axis=None} for "
+                "a volume (or convert colour to grayscale with gpuent.io.to_grayscale)",
+                name=name, shape=tuple(image.shape))
         raise ValueError(
             f"{name} of shape {tuple(image.shape)} looks like RGB(A): convert it to grayscale "
             "(gpuent.io.to_grayscale); a 3-D volume must have more than 4 samples on its last axis"
@@ -189,7 +190,7 @@ def dtype_kind(image) -> str:
     return _dtype_kind(array_namespace(image), image.dtype)
 
 
-def _check_radius_value(r, ndim):
+def _check_radius_value(r):
     if isinstance(r, (bool, np.bool_)) or not isinstance(r, numbers.Integral):
         if isinstance(r, numbers.Real) and float(r).is_integer():
             r = int(r)
@@ -204,11 +205,11 @@ def _check_radius_value(r, ndim):
 def check_radii(radius, ndim):
     """One non-negative int radius per axis from an int or a sequence of them."""
     if isinstance(radius, (tuple, list, np.ndarray)):
-        radii = [_check_radius_value(r, ndim) for r in radius]
+        radii = [_check_radius_value(r) for r in radius]
         if len(radii) != ndim:
             raise ValueError(f"radius has {len(radii)} entries; give one per axis ({ndim})")
         return radii
-    return [_check_radius_value(radius, ndim)] * ndim
+    return [_check_radius_value(radius)] * ndim
 
 
 def check_window(radius, footprint, ndim):

@@ -311,3 +311,14 @@ def test_cli_has_no_message_rewriting_table():
     import gpuent.cli as cli
 
     assert not hasattr(cli, "_CLI_WORDS") and not hasattr(cli, "_cli_message")
+
+
+def test_tiff_volume_with_three_slices_on_the_last_axis_is_not_taken_for_colour(tmp_path):
+    tifffile = pytest.importorskip("tifffile")
+    from gpuent.io import read_image, to_grayscale
+
+    vol = RNG.integers(0, 256, (6, 5, 3), dtype=np.uint8)
+    tifffile.imwrite(tmp_path / "vol.tif", vol, photometric="minisblack")
+    np.testing.assert_array_equal(read_image(tmp_path / "vol.tif"), vol)
+    tifffile.imwrite(tmp_path / "rgb.tif", vol, photometric="rgb")
+    np.testing.assert_array_equal(read_image(tmp_path / "rgb.tif"), to_grayscale(vol))
