@@ -79,7 +79,7 @@ def _chunk_task(blocks, mask_blocks, origins, uniq, local, tile_shape, req, dtyp
 
 def windowed(kind, image, *, radius=None, footprint=None, mode="clip", bins=None,
              value_range=None, nlevels=None, estimator="plugin", base=2, f=None, alpha=1.0,
-             mask=None, dtype=None, backend=None):
+             mask=None, dtype=None, backend=None, guess_channels=True):
     """The windowed map ``kind`` ("entropy", "expected", "renyi") of a Dask array, lazily."""
     import dask.array as da
 
@@ -103,7 +103,8 @@ def windowed(kind, image, *, radius=None, footprint=None, mode="clip", bins=None
     req = make_request(kind, image.shape, image.dtype, radius=radius, footprint=footprint,
                        mode=mode, bins=bins, value_range=value_range, nlevels=nlevels,
                        estimator=estimator, base=base, f=f, alpha=alpha, dtype_out=dtype,
-                       backend=backend, stats=_stats(image, mask), token=token)
+                       backend=backend, stats=_stats(image, mask), token=token,
+                       guess_channels=guess_channels)
     return _from_request(image, req, mask)
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from ._validate import (
     MAX_INTEGER_LEVEL,
+    ParameterValueError,
     check_bins,
     check_nlevels,
     check_value_range,
@@ -103,21 +104,22 @@ def resolve_levels(kind, is_uint8, *, bins=None, value_range=None, nlevels=None,
     value_range = check_value_range(value_range)
     nlevels = check_nlevels(nlevels)
     if kind == "f" and bins is None:
-        raise ValueError(
-            "a floating-point image needs bins=K (the number of intensity levels), "
-            "and optionally value_range=(lo, hi)"
+        raise ParameterValueError(
+            "a floating-point image needs {bins=K} to bin its values into K intensity levels "
+            "(e.g. {bins=256})"
         )
     if bins is not None:
         if nlevels is not None and nlevels != bins:
-            raise ValueError(
-                f"bins={bins} and nlevels={nlevels} disagree: bins=K bins the values into K "
-                "levels, nlevels=K sets K for values that are levels; give one of them"
-            )
+            raise ParameterValueError(
+                "{bins=" + str(bins) + "} and {nlevels=" + str(nlevels) + "} disagree: "
+                "{bins=K} bins the values into K levels, {nlevels=K} sets K for values that "
+                "are levels; give one of them")
         if value_range is None:
             lo, hi, any_inf = stats("range")
             if kind == "f" and any_inf:
-                raise ValueError(
-                    "the image has infinite values; give value_range=(lo, hi) for binning")
+                raise ParameterValueError(
+                    "the image has infinite values: replace them with finite values or NaN "
+                    "(NaN pixels are not counted), or give {value_range=(lo, hi)} for binning")
             value_range = (float(lo), float(hi))
         return bins, value_range
     if kind == "b":
@@ -132,14 +134,14 @@ def resolve_levels(kind, is_uint8, *, bins=None, value_range=None, nlevels=None,
     limit = MAX_INTEGER_LEVEL if nlevels is None else nlevels
     if lo < 0 or hi >= limit:
         if nlevels is not None:
-            raise ValueError(
-                f"nlevels={nlevels} but the image holds values {lo}..{hi}; every value must "
-                f"lie in [0, nlevels), or pass bins=K to bin them instead"
-            )
-        raise ValueError(
-            f"integer image values must lie in [0, {MAX_INTEGER_LEVEL}) to be used as levels "
-            f"(found {lo}..{hi}); pass bins=K to bin them instead"
-        )
+            raise ParameterValueError(
+                "{nlevels=" + str(nlevels) + "} but the image holds values {lo}..{hi}; every "
+                "value must lie in [0, {k}), or pass {bins=K} to bin them instead",
+                k=nlevels, lo=lo, hi=hi)
+        raise ParameterValueError(
+            "integer image values must lie in [0, {limit}) to be used as levels "
+            "(found {lo}..{hi}); pass {bins=K} to bin them instead",
+            limit=MAX_INTEGER_LEVEL, lo=lo, hi=hi)
     return (hi + 1 if nlevels is None else nlevels), None
 
 

@@ -21,7 +21,7 @@ import sys
 
 import numpy as np
 
-from ._backend import choose_backend, is_numpy
+from ._backend import array_namespace, choose_backend, is_numpy
 from ._kernels.histogram.spec import boundary_index, check_index_map
 from ._memory import check_map
 from ._validate import check_dtype, check_image, check_mode, check_radii, dtype_kind
@@ -226,7 +226,7 @@ def _prepare(image, radius, mode, dtype):
     return xp, image, radii, mode, kind, out
 
 
-def _integer_exact(xp, image, kind, radii, counts_max):
+def _integer_exact(xp, image, kind, counts_max):
     """True when sums of x and x^2 (and count * sum x^2) fit in int64 exactly."""
     if kind not in ("u", "i"):
         return False
@@ -240,7 +240,7 @@ def _local_moments(image, radius, mode, dtype, second, backend):
     counts_max = 1
     for n, r in zip(image.shape, radii, strict=True):
         counts_max *= min(n, 2 * r + 1) if mode == "clip" else 2 * r + 1
-    exact = _integer_exact(xp, image, kind, radii, counts_max)
+    exact = _integer_exact(xp, image, kind, counts_max)
     if path == "cpu" and (exact or not bool(xp.any(xp.isnan(xp.astype(image, xp.float64))))):
         return _moments_cpu(image, kind, radii, mode, out, exact, second)
     counts = _asindex(xp, _window_counts(tuple(image.shape), radii, mode), image)
@@ -293,10 +293,10 @@ def local_mean(image, radius, *, mode="clip", dtype=None, backend=None):
         extend the image with scipy.ndimage's meaning (see :mod:`gpuent.local`).
     dtype : {None, "float32", "float64"}
         Output type; float32 by default (the sums are float64 or exact int64).
-    backend : {None, "reference", "cpu"}
+    backend : {None, "auto", "reference", "cpu"}
         ``"reference"``: array-API summed-area tables (any namespace, any dimension).
         ``"cpu"``: a Numba kernel for 2-D NumPy images (two running-sum passes, one
-        allocation per pass). ``None`` picks the fastest that applies.
+        allocation per pass). ``None`` or ``"auto"`` picks the fastest that applies.
 
     Returns
     -------
@@ -336,7 +336,7 @@ def local_std(image, radius, *, mode="clip", dtype=None, backend=None):
         Image boundary, default ``"clip"``; as :func:`local_mean`.
     dtype : {None, "float32", "float64"}, optional
         Output type; float32 by default.
-    backend : {None, "reference", "cpu"}, optional
+    backend : {None, "auto", "reference", "cpu"}, optional
         As :func:`local_mean`.
 
     Returns
@@ -381,6 +381,17 @@ def _check_blocks(blocks, shape):
                 "must be between 1 and the axis length"
             )
     return blocks
+
+
+def _block_dtype(dtype):
+    try:
+        want = np.dtype(dtype)
+    except TypeError:
+        want = None
+    if want is None or want.kind not in "biuf":
+        raise TypeError(f"dtype must be a boolean, integer or real floating-point dtype, "
+                        f"got {dtype!r}")
+    return want
 
 
 def _builtin_name(func):
@@ -466,7 +477,7 @@ def _block_entropy(xp, image, bounds, blocks):
     return shannon_entropy(counts, base=2, axis=-1)
 
 
-def block_map(image, func, blocks):
+def block_map(image, func, blocks, *, dtype=None):
     """Apply ``func`` to disjoint blocks: the notebook's ``mapblocks`` (section 7.4).
 
     The image is cut like ``np.array_split`` into ``blocks[0]`` parts along axis 0,
@@ -488,12 +499,19 @@ def block_map(image, func, blocks):
         namespace) and must return a number.
     blocks : int or tuple of int
         Number of parts per axis, ``(h, w)`` for a 2-D image (an int for all axes).
+    dtype : dtype, optional
+        Output dtype (a NumPy dtype or its name, e.g. ``"float64"``; the image's
+        namespace gives the array). By default the rule of NumPy's reductions, so
+        ``block_map(x, "max", b)`` matches ``np.max`` of each block: see Returns.
 
     Returns
     -------
     array of shape ``blocks``
-        float64 (bool for ``"any"``/``"all"``, int64 for ``"count"``/``"sum"`` of
-        integers, the image's dtype for ``"min"``/``"max"``), in the image's namespace.
+        In the image's namespace, of ``dtype`` when given; otherwise float64 for
+        ``"mean"``, ``"std"``, ``"var"``, ``"entropy"``, ``"sum"`` of floats and any
+        other callable (its numbers are taken as floats), bool for
+        ``"any"``/``"all"``, int64 for ``"count"`` and ``"sum"`` of bool or integers,
+        and the image's dtype for ``"min"``/``"max"``.
 
     Examples
     --------
@@ -501,6 +519,11 @@ def block_map(image, func, blocks):
     >>> ge.block_map(np.arange(12).reshape(3, 4), "max", (2, 2)).tolist()
     [[5, 7], [9, 11]]
     """
+    if dtype is not None:
+        want = _block_dtype(dtype)
+        out = block_map(image, func, blocks)
+        xp = array_namespace(out)
+        return xp.astype(out, getattr(xp, want.name))
     xp, image = check_image(image, ndims=(1, 2, 3))
     blocks = _check_blocks(blocks, tuple(image.shape))
     bounds = [_split_bounds(n, b) for n, b in zip(image.shape, blocks, strict=True)]

@@ -98,20 +98,22 @@ def proxy_array(shape, dtype):
 def make_request(kind, shape, dtype, *, radius=None, footprint=None, mode="clip", bins=None,
                  value_range=None, nlevels=None, estimator="plugin", base=2, f=None, alpha=1.0,
                  mask_shape=None, dtype_out=None, backend=None, stats=None, image=None,
-                 token=None) -> MapRequest:
+                 token=None, guess_channels=True) -> MapRequest:
     """Validate a request, resolve its global level facts and size its window.
 
     ``image`` is the array itself for in-memory calls (it is validated as it is);
     otherwise a shape-and-dtype proxy stands for it. ``stats(need)`` computes
     global facts over the whole image when the level rules ask for them (see
     :func:`gpuent._levels.resolve_levels`). ``token`` names the request (Dask
-    keys); a random one by default.
+    keys); a random one by default. ``guess_channels=False``: a (Z, Y, 3|4) image
+    is a volume (the caller passed ``channel_axis=None``).
     """
     if kind not in KINDS:  # pragma: no cover - internal
         raise ValueError(kind)
     if image is None:
         image = proxy_array(shape, dtype)
-    xp, image = check_image(image, ndims=(2, 3))
+    xp, image = check_image(image, ndims=(2, 3), guess_channels=guess_channels,
+                            channel_param=True)
     if kind == "entropy":
         check_estimator(estimator)
     if kind in ("entropy", "renyi"):
@@ -120,14 +122,8 @@ def make_request(kind, shape, dtype, *, radius=None, footprint=None, mode="clip"
         raise TypeError("f must be a callable taking an array of probabilities")
     if kind == "renyi":
         alpha = float(alpha)
-        if alpha == math.inf:
-            raise ValueError(
-                "alpha = inf (the min-entropy) needs each window's largest count, which the "
-                "sliding sums do not keep; use a large finite alpha (e.g. 100), or "
-                "gpuent.renyi_entropy on one distribution"
-            )
-        if not (alpha >= 0 and math.isfinite(alpha)):
-            raise ValueError(f"alpha must be finite and >= 0, got {alpha}")
+        if not alpha >= 0:
+            raise ValueError(f"alpha must be >= 0 (math.inf for the min-entropy), got {alpha}")
     check_mode(mode)
     fp = _window(shape, radius, footprint, mode, backend)
     if mask_shape is not None:
@@ -366,9 +362,11 @@ def compute_tile(region, mask_region, local_maps, tile_shape, req: MapRequest):
         ext = np.full(n + 2 * r, -1, dtype=np.int64)
         ext[:t + 2 * r] = m
         maps.append(ext)
-    plan = replace(_base_plan(req), shape=full, index_maps=maps, nlevels=req.nlevels)
     out_dtype = xp.float32 if req.out_dtype == np.float32 else xp.float64
     cut = tuple(slice(0, t) for t in tile_shape)
+    if req.kind == "renyi" and math.isinf(req.alpha):
+        return _min_entropy_tile(xp, levels, maps, out_dtype, req)[cut]
+    plan = replace(_base_plan(req), shape=full, index_maps=maps, nlevels=req.nlevels)
     if req.kind != "renyi":
         out = _run_path(xp, levels.levels, levels.valid, plan, out_dtype, req)
         return out[cut] if full != tuple(tile_shape) else out
@@ -377,6 +375,16 @@ def compute_tile(region, mask_region, local_maps, tile_shape, req: MapRequest):
         power = power[cut]
     h = xp.log(power) / ((1.0 - req.alpha) * math.log(req.base))
     return xp.astype(h + 0.0, out_dtype)  # + 0.0: log 1 / (1 - alpha) is -0.0 for alpha > 1
+
+
+def _min_entropy_tile(xp, levels, maps, out_dtype, req: MapRequest):
+    """alpha = inf: the windowed min-entropy, one array-API scan for every path."""
+    from ._kernels.histogram.min_entropy import window_min_entropy
+
+    choose_path(xp, len(req.shape), req.kind, req.backend)  # a forced path must apply
+    footprint_cost(req.shape, req.footprint, req.mode, "reference")
+    return window_min_entropy(xp, levels.levels, levels.valid, req.footprint, maps, req.base,
+                              out_dtype)
 
 
 def execute(req: MapRequest, image, mask=None, *, progress=False):

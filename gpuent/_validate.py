@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import string
 
 import numpy as np
 
@@ -16,8 +17,13 @@ MAX_INTEGER_LEVEL = 65536
 __all__ = [
     "ESTIMATORS",
     "MODES",
+    "ParameterTypeError",
+    "ParameterValueError",
+    "SpelledError",
     "check_base",
+    "UNSET",
     "check_bins",
+    "check_channel_axis",
     "check_dtype",
     "check_estimator",
     "check_image",
@@ -29,8 +35,102 @@ __all__ = [
 ]
 
 
-def check_image(image, *, ndims=(2,), name="image"):
+class SpelledError(Exception):
+    """An error about named parameters that every front end spells its own way.
+
+    ``template`` names each parameter in braces: ``{bins}`` is the parameter,
+    ``{bins=K}`` the parameter given a value. Other fields are filled from
+    ``values``. ``str()`` spells parameters the Python way (``bins``,
+    ``bins=K``); the command line re-spells them as options (``--bins``,
+    ``--bins K``) with :meth:`spelled`, so no front end rewrites message text.
+    """
+
+    def __init__(self, template, **values):
+        self.template = template
+        self.values = values
+        super().__init__(self.spelled(python_spelling))
+
+    @property
+    def parameters(self):
+        """The parameter names the message mentions, in order."""
+        return [name.partition("=")[0] for name in self._fields() if name not in self.values]
+
+    def _fields(self):
+        return [f for _, f, _, _ in string.Formatter().parse(self.template) if f is not None]
+
+    def spelled(self, spell):
+        """The message with ``spell(name, value_or_None)`` naming each parameter."""
+        parts = []
+        for literal, field, spec, _ in string.Formatter().parse(self.template):
+            parts.append(literal)
+            if field is None:
+                continue
+            if field in self.values:
+                parts.append(format(self.values[field], spec or ""))
+            else:
+                name, eq, hint = field.partition("=")
+                parts.append(spell(name, hint if eq else None))
+        return "".join(parts)
+
+    def __reduce__(self):  # picklable (Dask and process pools send errors back)
+        return _remake, (type(self), self.template, self.values)
+
+
+def _remake(cls, template, values):
+    return cls(template, **values)
+
+
+def python_spelling(name, value):
+    """``bins`` and ``bins=K``: how the Python API names a parameter."""
+    return name if value is None else f"{name}={value}"
+
+
+class ParameterValueError(SpelledError, ValueError):
+    """A ``ValueError`` naming parameters (see :class:`SpelledError`)."""
+
+
+class ParameterTypeError(SpelledError, TypeError):
+    """A ``TypeError`` naming parameters (see :class:`SpelledError`)."""
+
+
+class _Unset:
+    """The default of ``channel_axis``: not given (a (..., 3|4) array may be colour)."""
+
+    def __repr__(self):
+        return "<unset>"
+
+    def __reduce__(self):
+        return "UNSET"
+
+
+#: ``channel_axis`` not given
+UNSET = _Unset()
+
+
+def check_channel_axis(channel_axis, ndim, spatial=(2, 3)):
+    """The non-negative channel axis of an ``ndim``-D array, or None (no channel axis)."""
+    if channel_axis is None or channel_axis is UNSET:
+        return None
+    if isinstance(channel_axis, bool) or not isinstance(channel_axis, numbers.Integral):
+        raise TypeError(f"channel_axis must be an int or None, got {channel_axis!r}")
+    if ndim - 1 not in spatial:
+        want = " or ".join(f"{d + 1}-D" for d in spatial)
+        raise ValueError(f"with channel_axis the image must be {want} (channels plus "
+                         f"{' or '.join(f'{d}-D' for d in spatial)}), got {ndim}-D")
+    if not -ndim <= int(channel_axis) < ndim:
+        raise ValueError(f"channel_axis {channel_axis} is out of range for a {ndim}-D image")
+    return int(channel_axis) % ndim
+
+
+def check_image(image, *, ndims=(2,), name="image", guess_channels=True,
+                channel_param=False):
     """Return ``(xp, image)`` after checking the image is a non-empty numeric array.
+
+    A 3-D array with 3 or 4 samples on its last axis, given to a function that
+    takes 2-D and 3-D images, looks like RGB(A) and is refused unless
+    ``guess_channels`` is False (the caller passed ``channel_axis=None``: it is a
+    volume). ``channel_param`` says the function takes ``channel_axis``, so the
+    message can offer it.
 
     Raises
     ------
@@ -50,7 +150,14 @@ def check_image(image, *, ndims=(2,), name="image"):
         raise TypeError(
             f"{name} has dtype {image.dtype}; use a boolean, integer or real floating-point array"
         )
-    if image.ndim == 3 and image.shape[-1] in (3, 4) and 3 in ndims and 2 in ndims:
+    if guess_channels and image.ndim == 3 and image.shape[-1] in (3, 4) and 3 in ndims \
+            and 2 in ndims:
+        if channel_param:
+            raise ParameterValueError(
+                "{name} of shape {shape} may be RGB(A) or a 3-D volume: pass "
+                "{channel_axis=-1} for one map per colour channel, or {channel_axis=None} for "
+                "a volume (or convert colour to grayscale with gpuent.io.to_grayscale)",
+                name=name, shape=tuple(image.shape))
         raise ValueError(
             f"{name} of shape {tuple(image.shape)} looks like RGB(A): convert it to grayscale "
             "(gpuent.io.to_grayscale); a 3-D volume must have more than 4 samples on its last axis"
@@ -83,7 +190,7 @@ def dtype_kind(image) -> str:
     return _dtype_kind(array_namespace(image), image.dtype)
 
 
-def _check_radius_value(r, ndim):
+def _check_radius_value(r):
     if isinstance(r, (bool, np.bool_)) or not isinstance(r, numbers.Integral):
         if isinstance(r, numbers.Real) and float(r).is_integer():
             r = int(r)
@@ -98,11 +205,11 @@ def _check_radius_value(r, ndim):
 def check_radii(radius, ndim):
     """One non-negative int radius per axis from an int or a sequence of them."""
     if isinstance(radius, (tuple, list, np.ndarray)):
-        radii = [_check_radius_value(r, ndim) for r in radius]
+        radii = [_check_radius_value(r) for r in radius]
         if len(radii) != ndim:
             raise ValueError(f"radius has {len(radii)} entries; give one per axis ({ndim})")
         return radii
-    return [_check_radius_value(radius, ndim)] * ndim
+    return [_check_radius_value(radius)] * ndim
 
 
 def check_window(radius, footprint, ndim):
@@ -174,10 +281,12 @@ def check_bins(bins):
     if bins is None:
         return None
     if isinstance(bins, bool) or not isinstance(bins, numbers.Integral):
-        raise TypeError(f"bins must be a positive integer number of levels, got {bins!r}")
+        raise ParameterTypeError("{bins} must be a positive integer number of levels, got "
+                                 "{got}", got=repr(bins))
     bins = int(bins)
     if not 1 <= bins <= MAX_INTEGER_LEVEL:
-        raise ValueError(f"bins must be between 1 and {MAX_INTEGER_LEVEL}, got {bins}")
+        raise ParameterValueError("{bins} must be between 1 and {limit}, got {got}",
+                                  limit=MAX_INTEGER_LEVEL, got=bins)
     return bins
 
 

@@ -7,7 +7,9 @@ also expose ``demo(out_dir, quiet)`` to add its pictures to ``gpuent demo``.
 
 Bad input never shows a traceback: :class:`CLIError`, ``ValueError``,
 ``TypeError`` and ``OSError`` become one line ``gpuent: error: ...`` and exit
-status 2.
+status 2. Library errors that name parameters (:class:`gpuent._validate.SpelledError`)
+are shown with the command's option names (``bins=K`` becomes ``--bins K``); no
+message text is rewritten.
 """
 
 from __future__ import annotations
@@ -46,30 +48,18 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"gpuent: error: {message}\n")
 
 
-# library wording (Python parameters) -> the options a command-line user types
-_CLI_WORDS = (
-    ("bins", "a floating-point image needs bins=K (the number of intensity levels), "
-             "and optionally value_range=(lo, hi)",
-     "the image holds floating-point values: pass --bins K to bin them into K levels "
-     "(e.g. --bins 256)"),
-    ("bins", "pass bins=K to bin them instead", "pass --bins K to bin them instead"),
-    ("bins", "bins must be", "--bins must be"),
-    ("bins", "give value_range=(lo, hi) for binning",
-     "replace them with finite values or NaN (NaN pixels are not counted)"),
-    ("sizes", "give sizes=", "pass --sizes S1,S2,..."),
-    ("sizes", "sizes needs", "--sizes needs"),
-    ("sizes", "sizes must", "--sizes must"),
-    ("q", "q must be", "--q must be"),
-    ("footprint", "footprint '", "--footprint '"),
-)
+def _option_spelling(args):
+    """Spell a library parameter as this command's option (``bins=K`` -> ``--bins K``);
+    a parameter the command has no option for keeps its Python spelling."""
+    from ._validate import python_spelling
 
+    def spell(name, value):
+        if not hasattr(args, name):
+            return python_spelling(name, value)
+        option = "--" + name.replace("_", "-")
+        return option if value is None else f"{option} {value}"
 
-def _cli_message(message: str, args) -> str:
-    for option, library, cli in _CLI_WORDS:
-        if hasattr(args, option):
-            message = re.sub(r"(?<![-\w])" + re.escape(library), lambda _, c=cli: c,
-                             message)
-    return message
+    return spell
 
 
 def _error_message(exc, args) -> str:
@@ -78,8 +68,13 @@ def _error_message(exc, args) -> str:
     if isinstance(exc, OSError) and exc.strerror and exc.filename and \
             str(exc).startswith("[Errno"):
         return f"{exc.filename}: {exc.strerror}"
-    message = str(exc) or type(exc).__name__
-    return _cli_message(message.splitlines()[0], args)
+    from ._validate import SpelledError
+
+    if isinstance(exc, SpelledError):  # library errors name parameters; name our options
+        message = exc.spelled(_option_spelling(args))
+    else:
+        message = str(exc) or type(exc).__name__
+    return message.splitlines()[0]
 
 
 def check_output(out, *inputs, option="-o/--output"):

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 import numpy as np
+from array_api_compat import device as device_of
 
 from ._backend import array_namespace, is_numpy, to_numpy
 from ._estimators import global_entropy
@@ -141,7 +143,7 @@ def renyi_entropy(p, alpha, *, base=2, axis=-1):
     return h + 0.0  # + 0.0: no -0.0 for alpha > 1
 
 
-def expected(f, p, *, axis=-1):
+def expected(p, f, *, axis=-1):
     """Expected value of ``f`` under ``p``: sum of p f(p) over the entries with p > 0.
 
     This is the notebook's ``intensity_expected``; with f(p) = -log p it is the
@@ -151,18 +153,47 @@ def expected(f, p, *, axis=-1):
 
     Parameters
     ----------
-    f : callable
-        Vectorized function of an array of probabilities.
     p : array_like
         Probabilities or counts along ``axis`` (normalized here).
+    f : callable
+        Vectorized function of an array of probabilities.
     axis : int, optional
         Axis holding the distribution (default -1, the last).
 
     Returns
     -------
     array
-        sum of p f(p), reduced over ``axis``, in the namespace of ``p``.
+        sum of p f(p), reduced over ``axis``, in the namespace of ``p`` (a NumPy
+        scalar for a 1-D NumPy ``p``, as NumPy's own reductions).
+
+    Raises
+    ------
+    TypeError
+        ``f`` is not callable, or ``p`` is not an array of real numbers.
+    ValueError
+        ``p`` has negative, NaN or infinite entries, or ``axis`` is out of range.
+
+    See Also
+    --------
+    gpuent.local_expected : the same sum in a window around every pixel.
+
+    Notes
+    -----
+    The data come first, as in :func:`gpuent.local_expected` and in SciPy and
+    scikit-image. The old order ``expected(f, p)`` still works and warns
+    (``FutureWarning``); it will be removed in a future release.
+
+    Examples
+    --------
+    >>> import gpuent as ge
+    >>> float(ge.expected([0.5, 0.25, 0.25], lambda p: 1 / p - 1))  # support size - 1
+    2.0
     """
+    if callable(p) and not callable(f):
+        warnings.warn("expected(f, p) is deprecated: the distribution comes first, as in "
+                      "local_expected(image, f); write expected(p, f)", FutureWarning,
+                      stacklevel=2)
+        p, f = f, p
     if not callable(f):
         raise TypeError("f must be a callable taking an array of probabilities")
     xp, p = _as_array(p, axis)
@@ -256,13 +287,36 @@ def intensity_entropy(image, *, bins=None, value_range=None, nlevels=None, estim
 
     Returns
     -------
-    float
-        A Python float (the histogram, K numbers, is brought to the host). For
-        "plugin" and "miller-madow" the sum is taken integer-first in base 2
-        (``gpuent/_exact.py``): exact whenever the exact value is a float, e.g.
-        1.0 for an image that is half 0 and half 1.
+    numpy.float64 or 0-d array
+        The entropy in units of ``base``: a NumPy scalar (``numpy.float64``, a
+        subclass of ``float``) for NumPy images, as NumPy's full reductions and
+        :func:`shannon_entropy` of a 1-D NumPy array give; a 0-d float64 array
+        of the image's namespace, on its device, for other array libraries (as
+        :func:`shannon_entropy` and ``cupy.sum`` give). ``float(...)`` turns
+        either into a Python float. For "plugin" and "miller-madow" the sum is
+        taken integer-first in base 2 (``gpuent/_exact.py``): exact whenever the
+        exact value is a float, e.g. 1.0 for an image that is half 0 and half 1.
+
+    Notes
+    -----
+    Earlier versions returned a Python float for every array library.
+
+    Examples
+    --------
+    >>> import numpy as np, gpuent as ge
+    >>> h = ge.intensity_entropy(np.array([[0, 1], [1, 0]], dtype=np.uint8))
+    >>> type(h).__name__, float(h)
+    ('float64', 1.0)
     """
+    xp, value = _intensity_entropy(image, bins, value_range, nlevels, estimator, base)
+    if is_numpy(xp):
+        return np.float64(value)
+    return xp.asarray(value, dtype=xp.float64, device=device_of(image))
+
+
+def _intensity_entropy(image, bins, value_range, nlevels, estimator, base):
+    """``(xp, entropy as a Python float)``: the host value behind :func:`intensity_entropy`."""
     check_estimator(estimator)
     base = check_base(base)
-    _, counts, k = _level_counts(image, bins, value_range, nlevels=nlevels)
-    return global_entropy(to_numpy(counts), estimator, k, base)
+    xp, counts, k = _level_counts(image, bins, value_range, nlevels=nlevels)
+    return xp, float(global_entropy(to_numpy(counts), estimator, k, base))

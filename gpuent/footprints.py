@@ -8,6 +8,7 @@ import re
 import numpy as np
 
 from ._memory import check_allocation, nbytes_of
+from ._validate import ParameterValueError
 
 __all__ = ["ball", "cube", "diamond", "disk", "parse_footprint", "rectangle", "square"]
 
@@ -84,9 +85,9 @@ def parse_footprint(spec: str) -> np.ndarray:
         raise TypeError(f"footprint spec must be a string such as 'disk:3', got {spec!r}")
     m = _SPEC.match(spec.strip().lower())
     if not m:
-        raise ValueError(
-            f"footprint {spec!r} not understood; use {SPECS_2D} (2-D) or {SPECS_3D} (3-D)"
-        )
+        raise ParameterValueError("{footprint} {spec} not understood; use {two} (2-D) or "
+                                  "{three} (3-D)", spec=repr(spec), two=SPECS_2D,
+                                  three=SPECS_3D)
     if m.group(1):
         return _BY_NAME[m.group(1)](int(m.group(2)))
     h, w = int(m.group(3)), int(m.group(4))

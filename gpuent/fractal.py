@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._backend import is_numpy
-from ._validate import check_image, dtype_kind
+from ._validate import ParameterTypeError, ParameterValueError, check_image, dtype_kind
 
 __all__ = [
     "BoxCountingResult",
@@ -56,23 +56,27 @@ def _check_sizes(sizes, shape, name="sizes"):
     if sizes is None:
         limit = min(shape) // 4
         if limit < 2:
-            raise ValueError(
-                f"image of shape {tuple(shape)} is too small for the default box sizes "
-                "(powers of two up to a quarter of the shorter side); give sizes="
-            )
+            raise ParameterValueError(
+                "image of shape {shape} is too small for the default box sizes "
+                "(powers of two up to a quarter of the shorter side); give {" + name
+                + "=S1,S2,...}", shape=tuple(shape))
         out = [1 << k for k in range(int(math.log2(limit)) + 1)]
         return np.asarray(out, dtype=np.int64)
     try:
         out = np.asarray(sizes).reshape(-1)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a sequence of positive integers") from None
+        raise ParameterTypeError("{" + name + "} must be a sequence of positive integers"
+                                 ) from None
     if out.size < 2:
-        raise ValueError(f"{name} needs at least two box sizes for a fit, got {out.size}")
+        raise ParameterValueError("{" + name + "} needs at least two box sizes for a fit, "
+                                  "got {n}", n=out.size)
     if not np.all(np.isfinite(out.astype(np.float64))) or np.any(out != np.round(out)):
-        raise TypeError(f"{name} must be positive integers (box sides in pixels)")
+        raise ParameterTypeError("{" + name + "} must be positive integers (box sides in "
+                                 "pixels)")
     out = out.astype(np.int64)
     if np.any(out < 1) or np.any(out > max(shape)):
-        raise ValueError(f"{name} must lie between 1 and the image size {max(shape)}")
+        raise ParameterValueError("{" + name + "} must lie between 1 and the image size "
+                                  "{size}", size=max(shape))
     if np.unique(out).size != out.size:
         raise ValueError(f"{name} must be distinct")
     return out
@@ -278,7 +282,7 @@ def generalized_dimensions(image, q, *, sizes=None):
     xp, image = check_image(image, ndims=(1, 2, 3))
     qs = np.asarray(q, dtype=np.float64).reshape(-1)
     if qs.size == 0 or not np.all(np.isfinite(qs)):
-        raise ValueError("q must be one or more finite real orders")
+        raise ParameterValueError("{q} must be one or more finite real orders")
     mass = xp.astype(image, xp.float64)
     if bool(xp.any(xp.isnan(mass))) or bool(xp.any(mass < 0)):
         raise ValueError("the image must be a non-negative mass distribution without NaN")

@@ -121,6 +121,7 @@ def read_image(path, *, gray=True):
     if not path.is_file():
         raise FileNotFoundError(f"no such image file: {path}")
     suffix = path.suffix.lower()
+    colour = suffix != ".npy"  # a .npy array is never taken for colour
     try:
         if suffix == ".npy":
             data = np.load(path, mmap_mode="c", allow_pickle=False)
@@ -128,6 +129,7 @@ def read_image(path, *, gray=True):
             with _tifffile().TiffFile(path) as tif:
                 if tif.series:  # what the header declares, before decoding anything
                     series = tif.series[0]
+                    colour = series.axes.endswith("S")  # samples (RGB), not a guess
                     _check_decoded(path, series.shape, series.dtype, gray)
                 data = tif.asarray()
         else:
@@ -156,7 +158,7 @@ def read_image(path, *, gray=True):
         raise OSError(f"cannot read {path}: {exc}") from None
     except Exception as exc:  # Pillow and tifffile raise assorted errors on bad files
         raise OSError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
-    if gray and data.ndim == 3 and data.shape[-1] in (3, 4) and suffix != ".npy":
+    if gray and colour and data.ndim == 3 and data.shape[-1] in (3, 4):
         data = to_grayscale(data)
     if not data.flags.writeable:  # Pillow's buffers are read-only; scikit-image writes
         data = np.array(data)

@@ -14,11 +14,12 @@ described in each function's docstring.
 from __future__ import annotations
 
 from . import _dask
+from ._backend import array_namespace
 from ._levels import array_stats
 from ._local_stats import block_map, local_mean, local_std, window_map
 from ._memory import check_map
 from ._stream import execute, make_request
-from ._validate import check_image, check_mask
+from ._validate import UNSET, check_channel_axis, check_image, check_mask
 
 __all__ = [
     "block_map",
@@ -69,6 +70,13 @@ backend : {None, "auto", "reference", "cpu", "cuda"}, optional
     None or "auto" pick the fastest path for the input (Numba for NumPy,
     CUDA for 2-D CuPy; gpuent warns once when only the slow reference path
     serves it); the others force one path (for tests and comparisons).
+channel_axis : int or None, optional
+    The axis of colour channels, as in scikit-image: an int computes one map
+    per channel (a 2-D or 3-D image plus the channel axis; the output keeps
+    the axis; ``mask`` has the shape without it), None says there is none
+    (a (Z, Y, 3) or (Z, Y, 4) array is a volume). When not given, a 3-D array
+    with 3 or 4 samples on its last axis may be either and is refused with a
+    message saying to pass one of them.
 progress : bool, default False
     Show a progress bar (``tqdm.auto``, also in notebooks) while the map is
     computed in bands of lines (the same bits). Ignored for Dask arrays (use
@@ -104,15 +112,29 @@ def _document(func):
     return func
 
 
+def _per_channel(func, image, channel_axis, **kwargs):
+    """``func`` on each colour channel (``channel_axis=None`` each), stacked on that axis."""
+    if isinstance(image, (list, tuple)):
+        image = check_image(image, ndims=(3, 4))[1]
+    if not hasattr(image, "ndim"):
+        check_image(image)  # raises the standard "must be an array" message
+    axis = check_channel_axis(channel_axis, image.ndim)
+    lead = (slice(None),) * axis
+    maps = [func(image[lead + (c,)], channel_axis=None, **kwargs)
+            for c in range(int(image.shape[axis]))]
+    return array_namespace(maps[0]).stack(maps, axis=axis)
+
+
 def _windowed(kind, image, radius, footprint, mode, bins, value_range, nlevels, mask, dtype,
-              backend, progress, **options):
+              backend, progress, channel_axis, **options):
     """One request, built and executed: the body of every in-memory windowed map."""
-    xp, image = check_image(image, ndims=_NDIMS)
+    guess = channel_axis is UNSET
+    xp, image = check_image(image, ndims=_NDIMS, guess_channels=guess, channel_param=True)
     mask = check_mask(mask, image, xp)
     req = make_request(kind, image.shape, image.dtype, radius=radius, footprint=footprint,
                        mode=mode, bins=bins, value_range=value_range, nlevels=nlevels,
                        dtype_out=dtype, backend=backend, stats=array_stats(xp, image, mask),
-                       image=image, **options)
+                       image=image, guess_channels=guess, **options)
     # float64 binning temporaries, int32 levels, the valid mask, a float64 output; offsets
     check_map(image.shape, bytes_per_pixel=29, table_bytes=24 * int(req.footprint.sum()),
               what="a local map")
@@ -122,7 +144,7 @@ def _windowed(kind, image, radius, footprint, mode, bins, value_range, nlevels, 
 @_document
 def local_entropy(image, radius=None, *, footprint=None, mode="clip", bins=None,
                   value_range=None, nlevels=None, estimator="plugin", base=2, mask=None,
-                  dtype=None, backend=None, progress=False):
+                  dtype=None, backend=None, channel_axis=UNSET, progress=False):
     """Entropy of the intensity-level histogram in a window around every pixel.
 
     Parameters
@@ -144,7 +166,8 @@ def local_entropy(image, radius=None, *, footprint=None, mode="clip", bins=None,
     Returns
     -------
     array
-        Same shape, namespace and device as ``image``; float32 unless ``dtype``.
+        Same shape, namespace and device as ``image``; float32 unless ``dtype``
+        (with ``channel_axis``, one map per channel along that axis).
 
     {raises}
 
@@ -167,19 +190,25 @@ def local_entropy(image, radius=None, *, footprint=None, mode="clip", bins=None,
     >>> ge.local_entropy(img, 3).shape
     (64, 64)
     """
+    if channel_axis is not None and channel_axis is not UNSET:
+        return _per_channel(local_entropy, image, channel_axis, radius=radius,
+                            footprint=footprint, mode=mode, bins=bins, value_range=value_range,
+                            nlevels=nlevels, estimator=estimator, base=base, mask=mask,
+                            dtype=dtype, backend=backend, progress=progress)
     if _is_dask(image):
         return _dask.windowed("entropy", image, radius=radius, footprint=footprint, mode=mode,
                               bins=bins, value_range=value_range, nlevels=nlevels,
                               estimator=estimator, base=base, mask=mask, dtype=dtype,
-                              backend=backend)
+                              backend=backend, guess_channels=channel_axis is UNSET)
     return _windowed("entropy", image, radius, footprint, mode, bins, value_range, nlevels,
-                     mask, dtype, backend, progress, estimator=estimator, base=base)
+                     mask, dtype, backend, progress, channel_axis, estimator=estimator,
+                     base=base)
 
 
 @_document
 def local_expected(image, f, radius=None, *, footprint=None, mode="clip", bins=None,
                    value_range=None, nlevels=None, mask=None, dtype=None, backend=None,
-                   progress=False):
+                   channel_axis=UNSET, progress=False):
     """Expected value of ``f`` under each window's intensity distribution: sum of p f(p).
 
     The notebook replaces the surprisal -log p by other functions: its
@@ -210,30 +239,37 @@ def local_expected(image, f, radius=None, *, footprint=None, mode="clip", bins=N
     gpuent.expected : the same sum over one distribution.
     local_entropy, local_renyi_entropy
     """
+    if channel_axis is not None and channel_axis is not UNSET:
+        return _per_channel(local_expected, image, channel_axis, f=f, radius=radius,
+                            footprint=footprint, mode=mode, bins=bins, value_range=value_range,
+                            nlevels=nlevels, mask=mask, dtype=dtype, backend=backend,
+                            progress=progress)
     if _is_dask(image):
         return _dask.windowed("expected", image, f=f, radius=radius, footprint=footprint,
                               mode=mode, bins=bins, value_range=value_range, nlevels=nlevels,
-                              mask=mask, dtype=dtype, backend=backend)
+                              mask=mask, dtype=dtype, backend=backend,
+                              guess_channels=channel_axis is UNSET)
     return _windowed("expected", image, radius, footprint, mode, bins, value_range, nlevels,
-                     mask, dtype, backend, progress, f=f)
+                     mask, dtype, backend, progress, channel_axis, f=f)
 
 
 @_document
 def local_renyi_entropy(image, alpha, radius=None, *, footprint=None, mode="clip", bins=None,
                         value_range=None, nlevels=None, base=2, mask=None, dtype=None,
-                        backend=None, progress=False):
+                        backend=None, channel_axis=UNSET, progress=False):
     """Rényi entropy of order ``alpha`` of each window's intensity distribution.
 
     H_alpha = log(sum p^alpha) / (1 - alpha) (the notebook's Definition 6);
     ``alpha = 1`` is :func:`local_entropy` (plugin), ``alpha = 0`` the log of
-    the number of distinct levels in the window.
+    the number of distinct levels in the window, ``alpha = math.inf`` the
+    min-entropy -log(largest count / n), as :func:`gpuent.renyi_entropy`.
 
     Parameters
     ----------
     image : array, 2-D or 3-D
         As for :func:`local_entropy`.
     alpha : float
-        Finite order >= 0.
+        Order >= 0; ``math.inf`` gives the min-entropy.
     {window}
     base : float
         Logarithm base, 2 by default.
@@ -241,7 +277,8 @@ def local_renyi_entropy(image, alpha, radius=None, *, footprint=None, mode="clip
     Returns
     -------
     array
-        Same shape, namespace and device as ``image``; float32 unless ``dtype``.
+        Same shape, namespace and device as ``image``; float32 unless ``dtype``
+        (with ``channel_axis``, one map per channel along that axis).
 
     {raises}
 
@@ -254,16 +291,26 @@ def local_renyi_entropy(image, alpha, radius=None, *, footprint=None, mode="clip
     -----
     sum p^alpha is kept exactly in fixed point like every windowed sum; the
     final logarithm is the namespace's ``log`` on float64, so paths on the same
-    library agree bit for bit.
+    library agree bit for bit. Sums cannot give a window's largest count, so
+    ``alpha = inf`` has its own scan on every backend (each window's levels
+    sorted, O(|F| log |F|) per pixel for a footprint of |F| pixels; slower than
+    the sliding sums of finite orders), equal to :func:`gpuent.renyi_entropy`
+    with ``alpha=math.inf`` of each window's histogram.
 
     References
     ----------
     .. [1] A. Rényi, "On measures of entropy and information", Proc. Fourth
        Berkeley Symp. Math. Statist. Prob., 1 (1961) 547-561.
     """
+    if channel_axis is not None and channel_axis is not UNSET:
+        return _per_channel(local_renyi_entropy, image, channel_axis, alpha=alpha,
+                            radius=radius, footprint=footprint, mode=mode, bins=bins,
+                            value_range=value_range, nlevels=nlevels, base=base, mask=mask,
+                            dtype=dtype, backend=backend, progress=progress)
     if _is_dask(image):
         return _dask.windowed("renyi", image, alpha=alpha, radius=radius, footprint=footprint,
                               mode=mode, bins=bins, value_range=value_range, nlevels=nlevels,
-                              base=base, mask=mask, dtype=dtype, backend=backend)
+                              base=base, mask=mask, dtype=dtype, backend=backend,
+                              guess_channels=channel_axis is UNSET)
     return _windowed("renyi", image, radius, footprint, mode, bins, value_range, nlevels,
-                     mask, dtype, backend, progress, alpha=alpha, base=base)
+                     mask, dtype, backend, progress, channel_axis, alpha=alpha, base=base)

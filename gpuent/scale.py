@@ -184,7 +184,7 @@ def entropy_vs_blur(image, sigmas, *, relative=False, mode="reflect", bins=None,
     >>> bool(h[0] > h[1] > h[2])
     True
     """
-    from .entropy import intensity_entropy
+    from .entropy import _intensity_entropy
 
     xp, image = check_image(image, ndims=(1, 2, 3))
     try:
@@ -205,15 +205,12 @@ def entropy_vs_blur(image, sigmas, *, relative=False, mode="reflect", bins=None,
         ok = xp.isfinite(x)
         if bool(xp.any(ok)):
             value_range = (float(xp.min(x[ok])), float(xp.max(x[ok])))
-    opts = {"bins": bins, "value_range": value_range, "estimator": estimator, "base": base}
     entropies = np.empty(s.size, dtype=np.float64)
     for k, sigma in enumerate(s):
         if sigma == 0:
-            entropies[k] = intensity_entropy(image, **opts)
+            entropies[k] = _intensity_entropy(image, bins, value_range, None, estimator, base)[1]
             continue
         blurred = gaussian_blur(image, sigma * scale, mode=mode)
         levels, b, vr = _round_to_levels(xp, blurred, image, bins, value_range)
-        entropies[k] = intensity_entropy(
-            levels, bins=b, value_range=vr, estimator=estimator, base=base
-        )
+        entropies[k] = _intensity_entropy(levels, b, vr, None, estimator, base)[1]
     return s, entropies

@@ -29,6 +29,7 @@ def d(tmp_path_factory):
     np.save(d / "allnan.npy", np.full((10, 10), np.nan))
     np.save(d / "b.npy", rng.random((40, 50)) > 0.5)
     np.save(d / "c.npy", rng.random((40, 50)) + 1j)
+    np.save(d / "vol3.npy", rng.integers(0, 256, (12, 10, 3), dtype=np.uint8))
     (d / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"junk" * 10)
     (d / "adir").mkdir()
     return d
@@ -54,6 +55,11 @@ BAD = [
     (["entropy", "g.png", "--footprint", "", "-o", "x.npy"], "--footprint '' not understood"),
     (["entropy", "g.png", "--footprint", "rect:2x4", "-o", "x.npy"], "e.g. rect:3x5"),
     (["entropy", "g.png", "--bins", "0", "-o", "x.npy"], "--bins must be"),
+    (["entropy", "vol3.npy", "-r", "1", "-o", "x.npy"],
+     "pass --channel-axis -1 for one map per colour channel, or --channel-axis None"),
+    (["entropy", "vol3.npy", "-r", "1", "--channel-axis", "x", "-o", "x.npy"],
+     "expected an axis"),
+    (["entropy", "vol3.npy", "-r", "1", "--channel-axis", "5", "-o", "x.npy"], "out of range"),
     (["entropy", "g.png", "-o", "g.png"], "is the input file"),
     (["entropy", "g.png", "-o", "/proc/x.png"], "cannot write /proc/x.png"),
     (["entropy", "g.png", "-o", "g.png/x.png"], "is not a folder"),
@@ -132,6 +138,8 @@ def _one_line(capsys):
 @pytest.mark.parametrize("argv", [
     ["entropy", "{d}/g.png", "-r", "1", "-o", "{o}/e.npy"],
     ["entropy", "{d}/allnan.npy", "--bins", "4", "-o", "{o}/e.npy"],
+    ["entropy", "{d}/vol3.npy", "-r", "1", "--channel-axis", "None", "-o", "{o}/e.npy"],
+    ["entropy", "{d}/vol3.npy", "-r", "1", "--channel-axis", "-1", "-o", "{o}/e.npy"],
     ["maps", "{d}/g.png", "--radii", "1", "-o", "{o}/m.csv"],
     ["maps", "{d}/allnan.npy", "--bins", "4", "--radii", "1", "-o", "{o}/m.csv"],
     ["blur-entropy", "{d}/g.png", "--sigmas", "0,1", "-o", "{o}/b.csv"],

@@ -37,11 +37,12 @@ print("H_1 = Shannon:              ", ge.renyi_entropy(p, 1), "=", ge.shannon_en
 # ----------------
 #
 # :func:`gpuent.local_renyi_entropy` maps any order over windows, with the same window
-# options as :func:`gpuent.local_entropy`.
+# options as :func:`gpuent.local_entropy`; ``alpha = np.inf`` maps the min-entropy
+# ``-log2(largest count / n)`` of each window.
 
 image = sample_image(128)
-fig, axs = plt.subplots(1, 3, figsize=(10, 3.6))
-for ax, a in zip(axs, [0.0, 1.0, 2.0]):
+fig, axs = plt.subplots(1, 4, figsize=(13, 3.6))
+for ax, a in zip(axs, [0.0, 1.0, 2.0, np.inf]):
     im = ax.imshow(ge.local_renyi_entropy(image, a, 3), cmap="inferno", vmin=0, vmax=5.7)
     ax.set_title(f"alpha = {a:g}, r = 3")
     ax.set_axis_off()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -41,6 +42,10 @@ def register(sub):
                    help="bin values into K levels (needed for floating-point images)")
     p.add_argument("--base", type=_base, default=2.0, metavar="B",
                    help="logarithm base: 2 (default, bits), e (nats), 10 or any number > 1")
+    p.add_argument("--channel-axis", type=_channel_axis, metavar="AXIS",
+                   help="axis of colour channels of a .npy/.tif/.zarr array (e.g. -1: one map "
+                        "per channel), or None: a (Z, Y, 3|4) array is a volume; needed only "
+                        "for 3-D arrays with 3 or 4 samples on the last axis")
     p.add_argument("--backend", default="auto", choices=("auto", "reference", "cpu", "cuda"),
                    help="compute path (default auto: CUDA on a GPU, else Numba; cuda needs "
                         "CuPy and an NVIDIA GPU)")
@@ -71,6 +76,26 @@ def _output_path(args) -> Path:
         return Path(args.output)
     src = Path(args.input)
     return src.with_name(f"{src.stem}-entropy.png")
+
+
+def _channel_axis(text):
+    """``--channel-axis``: an int, or "none" (no channel axis); not given stays None."""
+    if text.strip().lower() == "none":
+        return "none"
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an axis (e.g. -1) or None, got {text!r}"
+                                         ) from None
+
+
+def _library_channel_axis(args):
+    """The library's ``channel_axis`` for the option (not given: the library's default)."""
+    from .._validate import UNSET
+
+    if args.channel_axis is None:
+        return UNSET
+    return None if args.channel_axis == "none" else args.channel_axis
 
 
 def run(args):
@@ -133,7 +158,8 @@ def run(args):
     prepared = _prepared_so_far()
     start = time.perf_counter()
     emap = local_entropy(image, radius, footprint=footprint, mode=args.mode, bins=args.bins,
-                         estimator=args.estimator, base=args.base, backend=backend)
+                         estimator=args.estimator, base=args.base, backend=backend,
+                         channel_axis=_library_channel_axis(args))
     from .._backend import to_numpy
 
     emap = to_numpy(emap)
@@ -272,9 +298,13 @@ def _run_streamed(args, out, extent, backend):
     if out.suffix.lower() in (".tif", ".tiff"):
         side = max(16, -(-side // 16) * 16)  # TIFF tiles are multiples of 16
     tile = (side,) * source.ndim
+    if args.channel_axis not in (None, "none"):
+        raise CLIError("--channel-axis with an axis is for in-memory maps; give each channel "
+                       "as its own file to stream it (or --channel-axis None for a volume)")
     req = make_request("entropy", source.shape, source.dtype, radius=radius, footprint=footprint,
                        mode=args.mode, bins=args.bins, estimator=args.estimator, base=args.base,
-                       backend=backend, stats=source_stats(source, tile))
+                       backend=backend, stats=source_stats(source, tile),
+                       guess_channels=args.channel_axis is None)
     device = None
     if backend == "cuda" and not gpu_available():
         raise CLIError("--backend cuda needs CuPy and an NVIDIA GPU; none is usable here")

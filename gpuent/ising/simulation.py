@@ -66,8 +66,9 @@ class Simulation:
         (copied) and stays in the model's namespace.
     seed : int
         Philox key, ``0 <= seed < 2**64``.
-    backend : None | "reference" | "cpu" | "cuda"
-        None picks the fastest path for the model's arrays.
+    backend : {None, "auto", "reference", "cpu", "cuda"}
+        None or ``"auto"`` picks the fastest path for the model's arrays; the
+        others force one path.
     packed : None | bool
         ``cuda`` path only: keep a binary torus or edge lattice at 1 bit per spin (its width
         a multiple of 32). None does so whenever it applies; the lattice, observables and

@@ -95,7 +95,7 @@ def boundary_index(n: int, r_lo: int, r_hi: int, mode: str) -> np.ndarray:
 
     Returns int64 with -1 where ``mode="clip"`` leaves the image.
     """
-    size = check_index_map(n, r_lo, r_hi)
+    check_index_map(n, r_lo, r_hi)
     i = np.arange(-r_lo, n + r_hi, dtype=np.int64)
     if mode == "clip":
         return np.where((i >= 0) & (i < n), i, -1)
