@@ -121,6 +121,7 @@ def pack_window_args(fields: dict, address) -> np.ndarray:
             packed[name] = value
     return packed
 
+
 #: global scratch (bytes) for per-thread histograms when they do not fit in shared memory:
 #: this fraction of the device's free memory (at the time of the call), at most ...
 SCRATCH_FREE_FRACTION = 0.25
