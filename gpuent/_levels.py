@@ -185,7 +185,10 @@ def sentinel_levels(xp, levels, valid):
     """Levels as the fast kernels read them: int32 with :data:`NOT_COUNTED` where not valid.
 
     Without ``valid`` the levels are returned as they are (uint8, uint16 or int32).
+    The one copy of this step: the cpu and cuda launchers both call it, in any array-API
+    namespace (NumPy, CuPy, array-api-strict).
     """
     if valid is None:
         return levels
-    return xp.where(valid, xp.astype(levels, xp.int32, copy=False), xp.int32(NOT_COUNTED))
+    lv = xp.astype(levels, xp.int32, copy=False)
+    return xp.where(valid, lv, xp.asarray(NOT_COUNTED, dtype=xp.int32))

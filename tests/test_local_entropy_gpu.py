@@ -157,7 +157,7 @@ def test_sliding_geometry_2d_and_3d():
     fp3 = np.ones((3, 3, 3), bool)
     geo = _cuda.sliding_geometry(plan_window((5, 6, 7), fp3, "clip", 4, estimator="plugin"))
     assert (geo["D"], geo["HY"], geo["W"]) == (5, 6, 7)
-    assert len(geo["pair_x"]) == 9 and list(geo["gl"]) == [0] and list(geo["ge"]) == [2]
+    assert len(geo["pair_x"]) == 9 and list(geo["pair_gl"]) == [0] and list(geo["pair_ge"]) == [2]
 
 
 # --------------------------------------------------------------------------------------

@@ -18,10 +18,12 @@ import shutil
 import subprocess
 import sys
 import types
+import weakref
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _cstruct import struct_fields
 
 from gpuent._kernels.histogram import _cuda
 from gpuent._kernels.histogram._cpu import windowed_cpu
@@ -89,12 +91,20 @@ def _template_args(name: str):
 
 # ---------------------------------------------------------------------------- stand-in CuPy
 
+#: live stand-in device arrays by address: what a struct's pointer fields point to
+_BUFFERS = weakref.WeakValueDictionary()
+
+
 class DevArray(np.ndarray):
     """A NumPy array posing as a CuPy array on device 0."""
 
     @property
     def device(self):
         return _Device(0)
+
+    @property
+    def data(self):  # CuPy's MemoryPointer: .ptr is the address
+        return types.SimpleNamespace(ptr=self.ctypes.data)
 
     def get(self):
         return np.array(self)
@@ -112,7 +122,9 @@ class _Device:
 
 
 def _dev(a, dtype=None):
-    return np.array(np.asarray(a), dtype=dtype, order="C", copy=True).view(DevArray)
+    out = np.array(np.asarray(a), dtype=dtype, order="C", copy=True).view(DevArray)
+    _BUFFERS[out.ctypes.data] = out
+    return out
 
 
 class _Harness:
@@ -152,7 +164,15 @@ class _Harness:
                  np.uint32(len(args)).tobytes()]
         for code, value in args:
             parts.append(code.encode())
-            if isinstance(value, np.ndarray):
+            if code == "st":  # struct bytes, then the arrays its pointers point to
+                raw, members = value
+                parts += [b"\x02", np.uint64(len(raw)).tobytes(), raw,
+                          np.uint32(len(members)).tobytes()]
+                for offset, mcode, array in members:
+                    data = np.ascontiguousarray(array).tobytes()
+                    parts += [np.uint64(offset).tobytes(), mcode.encode(), b"\x01",
+                              np.uint64(len(data)).tobytes(), data]
+            elif isinstance(value, np.ndarray):
                 data = np.ascontiguousarray(value).tobytes()
                 parts += [b"\x01", np.uint64(len(data)).tobytes(), data]
             else:
@@ -188,6 +208,9 @@ class _Kernel:
         assert len(params) == len(args), (len(params), len(args))
         packed = []
         for (ctype, ptr, pname), value in zip(params, args):
+            if ctype == "WindowArgs":
+                packed.append(("st", _struct_argument(value)))
+                continue
             ctype = tmpl.get(ctype, ctype)
             want = _CTYPES[ctype]
             if ptr:
@@ -209,6 +232,23 @@ class _Kernel:
         out.view(np.uint8).reshape(-1)[...] = np.frombuffer(data, np.uint8)
 
 
+def _struct_argument(value):
+    """The plan structure as the harness takes it: its bytes and, per pointer field read
+    from the struct in the .cu, (offset, type code, the live array at that address)."""
+    assert type(value) is np.ndarray and value.shape == (1,), type(value)
+    assert value.dtype == _cuda.WINDOW_ARGS_DTYPE
+    members = []
+    for fname, ftype, _ in struct_fields(_cuda._source(), "WindowArgs"):
+        if not ftype.endswith("*"):
+            continue
+        array = _BUFFERS.get(int(value[fname][0]))
+        assert array is not None, f"{fname}: no live device array at that address"
+        want = _CTYPES[ftype[:-1].replace("const ", "")]
+        assert array.dtype == want and array.flags.c_contiguous, (fname, array.dtype, ftype)
+        members.append((value.dtype.fields[fname][1], _code(want), np.asarray(array)))
+    return value.tobytes(), members
+
+
 def _fake_cupy(harness, props, mode):
     fake = types.SimpleNamespace(harness=harness, props=props, mode=mode, needed=set(),
                                  launches=[])
@@ -217,7 +257,9 @@ def _fake_cupy(harness, props, mode):
     def empty(shape, dtype=np.float64):
         a = np.empty(shape, dtype=dtype)
         a.view(np.uint8).reshape(-1)[...] = rng.integers(0, 256, a.nbytes, dtype=np.uint8)
-        return a.view(DevArray)
+        a = a.view(DevArray)
+        _BUFFERS[a.ctypes.data] = a
+        return a
 
     class RawModule:
         def __init__(self, *, code, options=(), name_expressions=()):
@@ -237,7 +279,8 @@ def _fake_cupy(harness, props, mode):
         where=lambda c, x, y: _dev(np.where(c, x, y)),
         asarray=lambda a, dtype=None: (a if isinstance(a, DevArray) and dtype is None
                                        else _dev(a, dtype)),
-        ascontiguousarray=lambda a: a if a.flags.c_contiguous else _dev(a),
+        ascontiguousarray=lambda a: (a if isinstance(a, DevArray) and a.flags.c_contiguous
+                                     else _dev(a)),
         empty=empty,
         get_default_memory_pool=lambda: types.SimpleNamespace(free_bytes=lambda: 0),
     )
@@ -374,8 +417,8 @@ def harness(tmp_path_factory, requests_):
 
 def test_signature_parses():
     params = _signature()
-    assert params[0] == ("LT", True, "lv") and params[-1] == ("OT", True, "out")
-    assert ("CT", True, "scratch") in params
+    assert params == [("LT", True, "lv"), ("WindowArgs", False, "p"), ("CT", True, "scratch"),
+                      ("OT", True, "out")]
 
 
 @pytest.mark.parametrize("shape", list(SHAPES))

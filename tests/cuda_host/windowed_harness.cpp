@@ -3,7 +3,10 @@
 // REQUEST (little endian): "GPUENTH1", u32 name length, name (a kernel_name() of _cuda.py),
 // u32 grid, u32 block, u64 dynamic shared bytes, u64 garbage seed, u32 argument count, then
 // per argument a 2-byte type code ("u1" "u2" "u4" "i4" "i8" "f4" "f8", "rw" for raw
-// memory) and, for arrays, u8 1 + u64 bytes + bytes; for scalars, u8 0 + 8 bytes.
+// memory, "st" for a struct) and, for arrays, u8 1 + u64 bytes + bytes; for scalars, u8 0 +
+// 8 bytes; for a struct passed by value, u8 2 + u64 bytes + bytes + u32 member count, then
+// per array it points to, u64 offset of the pointer in the struct + an array as above
+// (code, u8 1, u64 bytes, bytes), its address written at that offset.
 // Every array gets its own exact-size heap block (AddressSanitizer sees any overrun), and
 // the dynamic shared memory of each block is a fresh heap block filled with garbage. The
 // last argument (the output) is written to OUTPUT. The variants compiled in are listed in
@@ -34,9 +37,10 @@ namespace {
 struct Arg {
     std::string code;
     bool array = false;
-    std::vector<unsigned char> scalar;  // 8 bytes
+    std::vector<unsigned char> scalar;  // 8 bytes, or a struct's bytes
     unsigned char* data = nullptr;      // exact-size heap block
     std::size_t nbytes = 0;
+    std::vector<std::pair<std::uint64_t, Arg>> members;  // struct: (offset, array)
 };
 
 struct Reader {
@@ -76,12 +80,28 @@ T take(std::vector<Arg>& args, std::size_t i) {
                  Code<E>::v);
         return reinterpret_cast<T>(a.data);
     } else {
-        if (a.array || a.code != Code<T>::v)
-            fail("argument " + std::to_string(i) + " has type " + a.code + ", kernel wants " +
-                 Code<T>::v + " scalar");
-        T v;
-        std::memcpy(&v, a.scalar.data(), sizeof v);
-        return v;
+        if constexpr (std::is_class_v<T>) {
+            // a struct by value: exactly its size, every pointer member inside it
+            if (a.array || a.code != "st" || a.scalar.size() != sizeof(T))
+                fail("argument " + std::to_string(i) + " must be a struct of " +
+                     std::to_string(sizeof(T)) + " bytes");
+            std::vector<unsigned char> bytes = a.scalar;
+            for (auto& m : a.members) {
+                if (m.first % alignof(void*) || m.first + sizeof(void*) > sizeof(T))
+                    fail("a struct member lies outside the struct");
+                std::memcpy(&bytes[m.first], &m.second.data, sizeof(void*));
+            }
+            T v;
+            std::memcpy(static_cast<void*>(&v), bytes.data(), sizeof v);
+            return v;
+        } else {
+            if (a.array || a.code != Code<T>::v)
+                fail("argument " + std::to_string(i) + " has type " + a.code +
+                     ", kernel wants " + Code<T>::v + " scalar");
+            T v;
+            std::memcpy(&v, a.scalar.data(), sizeof v);
+            return v;
+        }
     }
 }
 
@@ -133,6 +153,43 @@ const std::map<std::string, Runner>& variants() {
     return table;
 }
 
+void read_array(Reader& r, Arg& a) {
+    a.nbytes = r.get<std::uint64_t>();
+    a.data = static_cast<unsigned char*>(std::malloc(a.nbytes ? a.nbytes : 1));
+    const std::string s = r.bytes(a.nbytes);
+    if (a.nbytes) std::memcpy(a.data, s.data(), a.nbytes);
+}
+
+void read_arg(Reader& r, Arg& a) {
+    a.code = r.bytes(2);
+    const std::uint8_t kind = r.get<std::uint8_t>();
+    a.array = kind == 1;
+    if (kind == 1) {
+        read_array(r, a);
+    } else if (kind == 2) {
+        const std::string s = r.bytes(r.get<std::uint64_t>());
+        a.scalar.assign(s.begin(), s.end());
+        const std::uint32_t n = r.get<std::uint32_t>();
+        for (std::uint32_t k = 0; k < n; ++k) {
+            const std::uint64_t offset = r.get<std::uint64_t>();
+            Arg m;
+            m.code = r.bytes(2);
+            if (r.get<std::uint8_t>() != 1) fail("a struct member must be an array");
+            m.array = true;
+            read_array(r, m);
+            a.members.emplace_back(offset, std::move(m));
+        }
+    } else {
+        const std::string s = r.bytes(8);
+        a.scalar.assign(s.begin(), s.end());
+    }
+}
+
+void free_arg(Arg& a) {
+    std::free(a.data);
+    for (auto& m : a.members) std::free(m.second.data);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -149,19 +206,7 @@ int main(int argc, char** argv) {
     L.seed = r.get<std::uint64_t>();
     const std::uint32_t nargs = r.get<std::uint32_t>();
     std::vector<Arg> args(nargs);
-    for (auto& a : args) {
-        a.code = r.bytes(2);
-        a.array = r.get<std::uint8_t>() != 0;
-        if (a.array) {
-            a.nbytes = r.get<std::uint64_t>();
-            a.data = static_cast<unsigned char*>(std::malloc(a.nbytes ? a.nbytes : 1));
-            const std::string s = r.bytes(a.nbytes);
-            if (a.nbytes) std::memcpy(a.data, s.data(), a.nbytes);
-        } else {
-            const std::string s = r.bytes(8);
-            a.scalar.assign(s.begin(), s.end());
-        }
-    }
+    for (auto& a : args) read_arg(r, a);
     std::fclose(f);
     const auto it = variants().find(name);
     if (it == variants().end()) fail("variant not compiled in: " + name);
@@ -171,6 +216,6 @@ int main(int argc, char** argv) {
     if (!o || std::fwrite(args.back().data, 1, args.back().nbytes, o) != args.back().nbytes)
         fail("cannot write the output");
     std::fclose(o);
-    for (auto& a : args) std::free(a.data);
+    for (auto& a : args) free_arg(a);
     return 0;
 }

@@ -19,6 +19,8 @@ within r of the left and right borders, and at masked pixels.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numba
 import numpy as np
 from numba import prange
@@ -28,7 +30,7 @@ from ..._levels import sentinel_levels
 from .._numba import ensure_compiled, readonly
 from .spec import WindowPlan, edge_pairs
 
-__all__ = ["windowed_cpu"]
+__all__ = ["SlidingArgs", "kernel_arguments", "windowed_cpu"]
 
 # Indices are cast to unsigned before use: Numba then emits no negative-index
 # wraparound code, which made the inner loop about 1.6x slower.
@@ -454,10 +456,63 @@ def _fast_lines(levels, first_line, last_line, lead_shape, lead_maps, lead_start
         line += lanes
 
 
+class SlidingArgs(NamedTuple):
+    """The plan structure of :func:`sliding`: everything it reads besides levels and output.
+
+    Built once per request by :func:`kernel_arguments`; the kernel reads its fields by
+    name, so this class is the one list of its arguments.
+    """
+
+    lead_shape: np.ndarray  # int64: the shape of the axes before the last
+    lead_maps: np.ndarray   # int64: their index maps, concatenated (-1: outside)
+    lead_start: np.ndarray  # int64: where each axis's map starts in lead_maps
+    lead_offs: np.ndarray   # int64 (U, ndim - 1): distinct leading footprint offsets
+    col_map: np.ndarray     # int64: index map of the last axis
+    off_u: np.ndarray       # int64 (N,): row of lead_offs of each footprint pixel
+    off_dx: np.ndarray      # int64 (N,): last-axis offset of each footprint pixel
+    pair_u: np.ndarray      # (leave, enter) pairs grouped by (gl, ge): see spec.edge_pairs
+    pair_start: np.ndarray
+    pair_gl: np.ndarray
+    pair_ge: np.ndarray
+    inc: np.ndarray         # int64 table increments (plan.increments())
+    row_off: np.ndarray     # int64 row starts of a triangular table
+    per_n: bool             # triangular table: re-sum when n changes
+    kind: int
+    a: np.ndarray
+    d: np.ndarray
+    b: float
+    mm: bool                # Miller-Madow
+    ln_base: float
+    inv_scale: float
+    nlevels: int
+    all_valid: bool         # every pixel counted (no level is -1)
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
-def sliding(levels, lead_shape, lead_maps, lead_start, lead_offs, col_map,
-            off_u, off_dx, pair_u, pair_start, pair_gl, pair_ge, inc, row_off, per_n,
-            kind, a, d, b, mm, ln_base, inv_scale, nlevels, all_valid, out, nchunks):
+def sliding(levels, plan, out, nchunks):
+    lead_shape = plan.lead_shape
+    lead_maps = plan.lead_maps
+    lead_start = plan.lead_start
+    lead_offs = plan.lead_offs
+    col_map = plan.col_map
+    off_u = plan.off_u
+    off_dx = plan.off_dx
+    pair_u = plan.pair_u
+    pair_start = plan.pair_start
+    pair_gl = plan.pair_gl
+    pair_ge = plan.pair_ge
+    inc = plan.inc
+    row_off = plan.row_off
+    per_n = plan.per_n
+    kind = plan.kind
+    a = plan.a
+    d = plan.d
+    b = plan.b
+    mm = plan.mm
+    ln_base = plan.ln_base
+    inv_scale = plan.inv_scale
+    nlevels = plan.nlevels
+    all_valid = plan.all_valid
     nlines, width = out.shape
     npix = off_u.shape[0]
     ngroups = pair_gl.shape[0]
@@ -606,8 +661,8 @@ def sliding(levels, lead_shape, lead_maps, lead_start, lead_offs, col_map,
                 line += 1
 
 
-def kernel_arguments(plan: WindowPlan):
-    """Host arrays describing the plan's footprint and boundaries for the sliding kernel."""
+def kernel_arguments(plan: WindowPlan, all_valid: bool = True) -> SlidingArgs:
+    """The plan structure of :func:`sliding` for ``plan`` (host arrays and scalars)."""
     lead_offsets = plan.offsets[:, :-1]
     lead_offs, off_u = np.unique(lead_offsets, axis=0, return_inverse=True)
     off_u = np.ascontiguousarray(off_u.reshape(-1).astype(np.int64))
@@ -615,7 +670,7 @@ def kernel_arguments(plan: WindowPlan):
     pair_u, pair_start, pair_gl, pair_ge = edge_pairs(off_u, off_dx)
     lead_maps = plan.index_maps[:-1]
     lead_start = np.cumsum([0] + [m.shape[0] for m in lead_maps])[:-1].astype(np.int64)
-    return dict(
+    return SlidingArgs(
         lead_shape=np.asarray(plan.shape[:-1], dtype=np.int64),
         lead_maps=np.concatenate(lead_maps).astype(np.int64),
         lead_start=lead_start,
@@ -623,6 +678,12 @@ def kernel_arguments(plan: WindowPlan):
         col_map=np.ascontiguousarray(plan.index_maps[-1]),
         off_u=off_u, off_dx=off_dx,
         pair_u=pair_u, pair_start=pair_start, pair_gl=pair_gl, pair_ge=pair_ge,
+        inc=plan.increments(), row_off=plan.row_offsets(), per_n=bool(plan.triangular),
+        kind=int(plan.kind), a=np.ascontiguousarray(plan.a, dtype=np.float64),
+        d=np.ascontiguousarray(plan.d, dtype=np.float64), b=float(plan.b),
+        mm=bool(plan.miller_madow), ln_base=float(plan.ln_base),
+        inv_scale=float(plan.inv_scale), nlevels=int(plan.nlevels),
+        all_valid=bool(all_valid),
     )
 
 
@@ -650,17 +711,7 @@ def windowed_cpu(levels, valid, plan: WindowPlan, out_dtype, *, threads=None):
     out = np.empty((lines, width), dtype=np.float64)
     nthreads = threads or numba.get_num_threads()
     nchunks = max(1, min(lines, 8 * nthreads))
-    args = kernel_arguments(plan)
-    call = (
-        lv2, args["lead_shape"], args["lead_maps"], args["lead_start"], args["lead_offs"],
-        args["col_map"], args["off_u"], args["off_dx"],
-        args["pair_u"], args["pair_start"], args["pair_gl"], args["pair_ge"],
-        plan.increments(), plan.row_offsets(), bool(plan.triangular),
-        int(plan.kind), np.ascontiguousarray(plan.a, dtype=np.float64),
-        np.ascontiguousarray(plan.d, dtype=np.float64), float(plan.b), bool(plan.miller_madow),
-        float(plan.ln_base), float(plan.inv_scale), int(plan.nlevels),
-        valid is None, out, nchunks,
-    )
+    call = (lv2, kernel_arguments(plan, valid is None), out, nchunks)
     ensure_compiled(sliding, call, f"{lv2.dtype} levels")
     sliding(*call)
     out = out.reshape(shape)

@@ -36,13 +36,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..._backend import cupy_or_none
+from ..._backend import array_namespace, cupy_or_none
+from ..._levels import sentinel_levels
 from .spec import WindowPlan
 from .spec import edge_pairs as _edge_pairs
 
 __all__ = [
-    "SOURCE", "describe", "histogram_words", "kernel_name", "launch_config", "prepare_windowed",
-    "windowed_cuda",
+    "SOURCE", "WINDOW_ARGS", "WINDOW_ARGS_DTYPE", "describe", "histogram_words", "kernel_name",
+    "launch_config", "pack_window_args", "prepare_windowed", "windowed_cuda",
 ]
 
 SOURCE = Path(__file__).with_name("cuda") / "windowed_histogram.cu"
@@ -56,6 +57,70 @@ _LEVEL_CTYPES = {
     np.dtype(np.int32): "int",
 }
 _OUT_CTYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
+
+#: The plan structure of ``windowed_sliding`` (``struct WindowArgs`` in the ``.cu`` file):
+#: every argument besides the levels, the scratch memory and the output, as (name, C type)
+#: in the struct's order. This is the one list of the kernel's arguments on the host: the
+#: NumPy dtype CuPy passes by value is built from it (C alignment), and
+#: ``tests/test_kernel_structs.py`` checks it against the struct (names, types, offsetof,
+#: sizeof), so the two cannot drift apart.
+WINDOW_ARGS = (
+    ("D", "int"), ("HY", "int"), ("W", "int"),
+    ("zmap", "const int*"), ("ymap", "const int*"), ("xmap", "const int*"),
+    ("rz", "int"), ("ry", "int"), ("rx", "int"),
+    ("offz", "const int*"), ("offy", "const int*"), ("offx", "const int*"),
+    ("npix", "int"),
+    ("pair_y", "const int*"), ("pair_x", "const int*"), ("pair_start", "const int*"),
+    ("pair_gl", "const int*"), ("pair_ge", "const int*"),
+    ("ngroups", "int"),
+    ("inc", "const long long*"), ("row_off", "const long long*"),
+    ("a", "const double*"), ("d", "const double*"), ("b", "double"),
+    ("mm", "int"), ("kind", "int"), ("ln_base", "double"), ("inv_scale", "double"),
+    ("nlevels", "int"), ("all_valid", "int"), ("nruns", "int"), ("nitems", "long long"),
+)
+
+#: NumPy types of the C types of :data:`WINDOW_ARGS` (a pointer's: of the data it points to)
+C_TYPES = {"int": np.dtype(np.int32), "long long": np.dtype(np.int64),
+           "double": np.dtype(np.float64)}
+
+
+def _field_dtype(ctype: str) -> np.dtype:
+    """The dtype a field is stored as in the struct: pointers as 64-bit addresses."""
+    return np.dtype(np.uint64) if ctype.endswith("*") else C_TYPES[ctype]
+
+
+#: ``struct WindowArgs`` as a NumPy dtype with C layout (a one-item array of it is the
+#: kernel argument, CuPy's convention for a struct passed by value)
+WINDOW_ARGS_DTYPE = np.dtype({"names": [n for n, _ in WINDOW_ARGS],
+                              "formats": [_field_dtype(t) for _, t in WINDOW_ARGS]},
+                             align=True)
+
+
+def pack_window_args(fields: dict, address) -> np.ndarray:
+    """The kernel's plan structure from ``fields`` (every name of :data:`WINDOW_ARGS`).
+
+    Pointer fields take device arrays of the pointed-to type (``address(array)`` gives
+    the pointer), the others numbers. Missing or extra names and wrong array types raise,
+    so a field added on one side only fails at once.
+    """
+    names = [n for n, _ in WINDOW_ARGS]
+    if set(fields) != set(names):
+        raise ValueError(f"plan structure fields differ from WINDOW_ARGS: missing "
+                         f"{sorted(set(names) - set(fields))}, extra "
+                         f"{sorted(set(fields) - set(names))}")
+    packed = np.zeros(1, WINDOW_ARGS_DTYPE)
+    for name, ctype in WINDOW_ARGS:
+        value = fields[name]
+        if ctype.endswith("*"):
+            want = C_TYPES[ctype[:-1].replace("const ", "")]
+            if np.dtype(value.dtype) != want or not value.flags.c_contiguous:
+                raise TypeError(f"plan structure field {name} must be a C-contiguous "
+                                f"{want} array, got {value.dtype}")
+            packed[name] = address(value)
+        else:
+            packed[name] = value
+    return packed
+
 
 #: global scratch (bytes) for per-thread histograms when they do not fit in shared memory:
 #: this fraction of the device's free memory (at the time of the call), at most ...
@@ -243,7 +308,8 @@ def sliding_geometry(plan: WindowPlan) -> dict:
     A 2-D plan is a volume with one plane row (``HY = 1``, ``ymap = [0]``). Returns
     ``D, HY, W`` (rows, plane rows, plane columns), the index maps ``zmap, ymap, xmap``,
     radii ``rz, ry, rx``, footprint offsets ``offz, offy, offx`` and the (leave, enter)
-    pairs ``pair_y, pair_x`` (plane offsets) grouped by ``start, gl, ge`` (row offsets).
+    pairs ``pair_y, pair_x`` (plane offsets) grouped by ``pair_start, pair_gl, pair_ge``
+    (row offsets): the names of the kernel's plan structure (:data:`WINDOW_ARGS`).
     """
     shape = tuple(int(s) for s in plan.shape)
     offs = np.asarray(plan.offsets, dtype=np.int64)
@@ -263,13 +329,21 @@ def sliding_geometry(plan: WindowPlan) -> dict:
         zmap=i32(maps[0]), ymap=i32(maps[1]), xmap=i32(maps[2]),
         rz=radii[0], ry=radii[1], rx=radii[2],
         offz=i32(offs[:, 0]), offy=i32(offs[:, 1]), offx=i32(offs[:, 2]),
-        pair_y=i32(pu // bw), pair_x=i32(pu % bw), start=i32(start), gl=i32(gl), ge=i32(ge),
+        pair_y=i32(pu // bw), pair_x=i32(pu % bw), pair_start=i32(start), pair_gl=i32(gl),
+        pair_ge=i32(ge),
     )
 
 
+def _address(array) -> int:
+    """Device address of a CuPy array's first element."""
+    return int(array.data.ptr)
+
+
 def _device_levels(cp, levels, valid):
+    """The level array the kernel reads: ``sentinel_levels`` where a pixel is not counted,
+    else uint8 / uint16 / int32 as they are (anything else as int32)."""
     if valid is not None:
-        lv = cp.where(valid, levels.astype(cp.int32, copy=False), cp.int32(-1))
+        lv = sentinel_levels(array_namespace(levels, valid), levels, valid)
     elif np.dtype(levels.dtype) in _LEVEL_CTYPES:
         lv = levels
     else:
@@ -334,22 +408,21 @@ def prepare_windowed(levels, valid, plan: WindowPlan, out_dtype, *, out=None, ru
             scratch = cp.empty(histogram_words(plan.nlevels, npix) * cfg.scratch_threads,
                                dtype=np.uint32)
 
-        i32 = np.int32
-        dv = {k: cp.asarray(v) for k, v in geo.items() if isinstance(v, np.ndarray)}
-        inc = cp.asarray(np.ascontiguousarray(plan.increments(), dtype=np.int64))
-        row_off = cp.asarray(np.ascontiguousarray(plan.row_offsets(), dtype=np.int64))
-        a = cp.asarray(np.ascontiguousarray(plan.a, dtype=np.float64))
-        d = cp.asarray(np.ascontiguousarray(plan.d, dtype=np.float64))
-        args = (
-            lv, i32(geo["D"]), i32(geo["HY"]), i32(geo["W"]),
-            dv["zmap"], dv["ymap"], dv["xmap"], i32(geo["rz"]), i32(geo["ry"]), i32(geo["rx"]),
-            dv["offz"], dv["offy"], dv["offx"], i32(npix),
-            dv["pair_y"], dv["pair_x"], dv["start"], dv["gl"], dv["ge"],
-            i32(geo["gl"].shape[0]), inc, row_off, a, d, np.float64(plan.b),
-            i32(bool(plan.miller_madow)), i32(plan.kind), np.float64(plan.ln_base),
-            np.float64(plan.inv_scale), i32(plan.nlevels), i32(all_valid), i32(cfg.nruns),
-            np.int64(cfg.nitems), scratch, out,
-        )
+        # the plan structure: geometry (arrays uploaded), table, work split
+        fields = {k: cp.asarray(v) if isinstance(v, np.ndarray) else v
+                  for k, v in geo.items()} | {
+            "npix": npix, "ngroups": geo["pair_gl"].shape[0],
+            "inc": cp.asarray(np.ascontiguousarray(plan.increments(), dtype=np.int64)),
+            "row_off": cp.asarray(np.ascontiguousarray(plan.row_offsets(), dtype=np.int64)),
+            "a": cp.asarray(np.ascontiguousarray(plan.a, dtype=np.float64)),
+            "d": cp.asarray(np.ascontiguousarray(plan.d, dtype=np.float64)),
+            "b": plan.b, "mm": bool(plan.miller_madow), "kind": plan.kind,
+            "ln_base": plan.ln_base, "inv_scale": plan.inv_scale, "nlevels": plan.nlevels,
+            "all_valid": all_valid, "nruns": cfg.nruns, "nitems": cfg.nitems,
+        }
+        params = pack_window_args(fields, _address)
+        args = (lv, params, scratch, out)
+        keep = tuple(v for v in fields.values() if hasattr(v, "flags"))
 
     def launch():
         if out.size == 0:
@@ -357,6 +430,8 @@ def prepare_windowed(levels, valid, plan: WindowPlan, out_dtype, *, out=None, ru
         with cp.cuda.Device(dev):
             kern((cfg.blocks,), (cfg.threads,), args, shared_mem=cfg.shared_bytes)
         return out
+
+    launch.plan_arrays = keep  # the structure holds raw addresses: keep its arrays alive
 
     return launch, out, cfg
 

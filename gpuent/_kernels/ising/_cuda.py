@@ -42,6 +42,7 @@ _RECORDS = 1024  # observables queued on the device before the host collects the
 
 # The plan structure of the integer sweep kernels (struct Params in ising.cu), passed by value
 # as a one-item host array of this structured dtype (CuPy's convention for struct arguments).
+# tests/test_kernel_structs.py checks it against the struct (names, types, offsetof, sizeof).
 PARAMS = np.dtype([("k0", "<u4", (10,)), ("k1", "<u4", (10,)), ("acc", "<u4"), ("H", "<i4"),
                    ("W", "<i4"), ("sweep", "<u4"), ("phase", "<u4"), ("eidx", "<i4")])
 

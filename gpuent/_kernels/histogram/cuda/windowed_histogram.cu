@@ -228,6 +228,37 @@ __device__ __forceinline__ void box_apply(const LT* __restrict__ p0, int bz, int
     }
 }
 
+// The plan structure of windowed_sliding: everything it reads besides the levels, the
+// scratch memory and the output, passed by value (kernel parameter space). Its one Python
+// definition is _cuda.WINDOW_ARGS (tests/test_kernel_structs.py checks names, types,
+// offsetof and sizeof against it).
+struct WindowArgs {
+    int D, HY, W;                // rows (sliding axis), plane rows, plane columns
+    const int* zmap;             // D + 2 rz entries
+    const int* ymap;             // HY + 2 ry entries
+    const int* xmap;             // W + 2 rx entries
+    int rz, ry, rx;
+    const int* offz;             // N footprint offsets in [0, 2 rz]
+    const int* offy;             // ... in [0, 2 ry]
+    const int* offx;             // ... in [0, 2 rx]
+    int npix;
+    const int* pair_y;           // plane offsets (dy, dx) of each (leave, enter) pair
+    const int* pair_x;
+    const int* pair_start;       // ngroups + 1
+    const int* pair_gl;          // leaving row offset of each group
+    const int* pair_ge;          // entering row offset of each group
+    int ngroups;
+    const long long* inc;        // table increments
+    const long long* row_off;    // N + 1 row starts (zeros for 1-D tables)
+    const double* a;
+    const double* d;
+    double b;
+    int mm, kind;
+    double ln_base, inv_scale;
+    int nlevels, all_valid, nruns;
+    long long nitems;
+};
+
 // Template parameters:
 //   LT     level type: unsigned char, unsigned short, or int (-1 = not counted)
 //   CT     count type: unsigned char / unsigned short / unsigned int (max count >= N)
@@ -237,29 +268,33 @@ __device__ __forceinline__ void box_apply(const LT* __restrict__ p0, int bz, int
 //   BW     0: general path only; > 0: the footprint is a full box BW pixels wide, and
 //          the interior fast path runs where it applies (all_valid, box inside)
 template <typename LT, typename CT, typename OT, bool SHARED, bool PER_N, int BW>
-__global__ void windowed_sliding(
-    const LT* __restrict__ lv,
-    const int D, const int HY, const int W,  // rows (sliding axis), plane rows, plane columns
-    const int* __restrict__ zmap,       // D + 2 rz entries
-    const int* __restrict__ ymap,       // HY + 2 ry entries
-    const int* __restrict__ xmap,       // W + 2 rx entries
-    const int rz, const int ry, const int rx,
-    const int* __restrict__ offz,       // N footprint offsets in [0, 2 rz]
-    const int* __restrict__ offy,       // ... in [0, 2 ry]
-    const int* __restrict__ offx,       // ... in [0, 2 rx]
-    const int npix,
-    const int* __restrict__ pair_y,     // plane offsets (dy, dx) of each (leave, enter) pair
-    const int* __restrict__ pair_x,
-    const int* __restrict__ pair_start, // ngroups + 1
-    const int* __restrict__ pair_gl,    // leaving row offset of each group
-    const int* __restrict__ pair_ge,    // entering row offset of each group
-    const int ngroups,
-    const long long* __restrict__ inc,  // table increments
-    const long long* __restrict__ row_off,  // N + 1 row starts (zeros for 1-D tables)
-    const double* __restrict__ a, const double* __restrict__ d, const double b,
-    const int mm, const int kind, const double ln_base, const double inv_scale,
-    const int nlevels, const int all_valid, const int nruns, const long long nitems,
-    CT* __restrict__ scratch, OT* __restrict__ out) {
+__global__ void windowed_sliding(const LT* __restrict__ lv, const WindowArgs p,
+                                 CT* __restrict__ scratch, OT* __restrict__ out) {
+    // the plan structure, unpacked into the names the body uses
+    const int D = p.D, HY = p.HY, W = p.W;
+    const int* __restrict__ zmap = p.zmap;
+    const int* __restrict__ ymap = p.ymap;
+    const int* __restrict__ xmap = p.xmap;
+    const int rz = p.rz, ry = p.ry, rx = p.rx;
+    const int* __restrict__ offz = p.offz;
+    const int* __restrict__ offy = p.offy;
+    const int* __restrict__ offx = p.offx;
+    const int npix = p.npix;
+    const int* __restrict__ pair_y = p.pair_y;
+    const int* __restrict__ pair_x = p.pair_x;
+    const int* __restrict__ pair_start = p.pair_start;
+    const int* __restrict__ pair_gl = p.pair_gl;
+    const int* __restrict__ pair_ge = p.pair_ge;
+    const int ngroups = p.ngroups;
+    const long long* __restrict__ inc = p.inc;
+    const long long* __restrict__ row_off = p.row_off;
+    const double* __restrict__ a = p.a;
+    const double* __restrict__ d = p.d;
+    const double b = p.b;
+    const int mm = p.mm, kind = p.kind;
+    const double ln_base = p.ln_base, inv_scale = p.inv_scale;
+    const int nlevels = p.nlevels, all_valid = p.all_valid, nruns = p.nruns;
+    const long long nitems = p.nitems;
     GPUENT_DYNAMIC_SHARED(smem_raw);
 
     constexpr unsigned int P = 4u / sizeof(CT);  // counts per 32-bit word
@@ -457,10 +492,7 @@ __global__ void windowed_sliding(
 // few widths (NVRTC instantiates on demand, any width).
 #define GPUENT_INST(LT, CT, OT, SH, PN, BW)                                                \
     template __global__ void gpuent::windowed_sliding<LT, CT, OT, SH, PN, BW>(               \
-        const LT*, int, int, int, const int*, const int*, const int*, int, int, int,         \
-        const int*, const int*, const int*, int, const int*, const int*, const int*,         \
-        const int*, const int*, int, const long long*, const long long*, const double*,      \
-        const double*, double, int, int, double, double, int, int, int, long long, CT*, OT*);
+        const LT*, const gpuent::WindowArgs, CT*, OT*);
 #define GPUENT_INST_OUT(LT, CT, OT)                                                      \
     GPUENT_INST(LT, CT, OT, true, false, 0) GPUENT_INST(LT, CT, OT, false, false, 0)        \
     GPUENT_INST(LT, CT, OT, true, true, 0) GPUENT_INST(LT, CT, OT, false, true, 0)

@@ -44,7 +44,8 @@ typedef unsigned long long usize;  // NVRTC compiles without headers: no size_t
 #define FIXED_SCALE 16777216.0  /* 2**24 */
 
 // One plan structure for every integer sweep kernel, passed by value (mirrors
-// _cuda.PARAMS: 26 four-byte fields, no padding).
+// _cuda.PARAMS: 26 four-byte fields, no padding; tests/test_kernel_structs.py compares
+// names, types, offsetof and sizeof).
 struct Params {
     u32 k0[10];  // Philox round keys: k0 + r W0, r = 0..9
     u32 k1[10];  // k1 + r W1
