@@ -250,7 +250,7 @@ def _streamed(args, out) -> bool:
         return True
     if out.suffix.lower() not in _STREAM_OUT:
         return False
-    from ..io_big import open_source
+    from ..io import open_source
 
     source = open_source(src)
     return int(np.prod(source.shape)) > STREAM_PIXELS
@@ -260,7 +260,7 @@ def _run_streamed(args, out, extent, backend):
     """Tile-by-tile map of a big image into a .zarr/.tif/.npy created up front."""
     from .._backend import gpu_available
     from .._stream import make_request, source_stats
-    from ..io_big import create_sink, open_source
+    from ..io import create_sink, open_source
 
     source = open_source(args.input)
     if source.ndim not in (2, 3):
