@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 MODULES = ["gpuent.io", "gpuent.io._registry", "gpuent.io._atomic", "gpuent.io._images",
-           "gpuent.io._tiles", "gpuent.io.ngff", "gpuent.io._csv", "gpuent.io_big",
-           "gpuent.ngff", "gpuent.provenance", "gpuent._resume"]
+           "gpuent.io._tiles", "gpuent.io.ngff", "gpuent.io._csv", "gpuent.io._movies",
+           "gpuent.io_big", "gpuent.ngff", "gpuent.provenance", "gpuent._resume",
+           "gpuent.ising.movie"]
 
 
 @pytest.mark.parametrize("module", MODULES)

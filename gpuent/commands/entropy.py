@@ -59,8 +59,8 @@ def register(sub):
     big.add_argument("--workers", type=int, metavar="N",
                      help="worker count for --scheduler threads/processes or a local cluster")
     big.add_argument("--resume", action="store_true",
-                     help="finish the .zarr map of a run that was killed (the finished tiles "
-                          "are kept, only the missing ones are computed)")
+                     help="finish the .zarr or .ome.zarr map of a run that was killed (the "
+                          "finished tiles are kept, only the missing ones are computed)")
     _picture.add_options(p)
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     p.set_defaults(func=run)

@@ -12,14 +12,15 @@ into place, so an output file is whole or absent.
 
 Where things are:
 
-==========================  ==========================================================
+==========================  =================================================================
 ``gpuent.io._atomic``       the one atomic writer (:class:`AtomicOutput`, :func:`publish`)
 ``gpuent.io._images``       pictures and TIFF: read, write, their provenance records
 ``gpuent.io._tiles``        ``.npy`` and ``.zarr``; lazy sources and tile-by-tile sinks
 ``gpuent.io.ngff``          ``.ome.zarr`` (OME-NGFF 0.5) with its pyramid
 ``gpuent.io._csv``          CSV tables
+``gpuent.io._movies``       movies (GIF, APNG, WebP, MP4) and their writer, ``MovieWriter``
 ``gpuent.io._registry``     suffix -> :class:`~gpuent.io._registry.Format`
-==========================  ==========================================================
+==========================  =================================================================
 
 A new format is one new module in this package defining ``FORMATS`` (see
 :mod:`gpuent.io._registry`).

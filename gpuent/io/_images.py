@@ -371,7 +371,6 @@ FORMATS = [
     Format("BMP", (".bmp",), _PICTURE, read=_read_pil),
     Format("PDF", (".pdf",), frozenset({"picture"})),
     Format("SVG", (".svg",), frozenset({"picture"})),
-    Format("MP4", (".mp4",), frozenset({"movie"})),
     Format("TIFF", (".tif", ".tiff"), frozenset({"image", "map", "stream"}), read=_read_tiff,
            write=_write_tiff, source=lambda path: _tiles()._tiff_source(path),
            sink=lambda path, shape, tile, **_: _tiles().TiffSink(path, shape, tile),
