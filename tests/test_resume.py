@@ -172,7 +172,8 @@ def test_ome_zarr_sigkill_then_resume_is_bit_identical(ngff_case, tmp_path, run)
     journal = tmp_path / ".map.ome.zarr.partial.tiles"
     argv = ["entropy", str(src), "-r", str(RADIUS), "--tile", str(NGFF_TILE), "-o", str(out),
             "-q"]
-    tiles = int(rng.integers(0, NGFF_TOTAL + 1))  # NGFF_TOTAL: killed in the pyramid or later
+    # every fifth run is killed once all tiles are journaled: while the pyramid is built
+    tiles = NGFF_TOTAL if run % 5 == 4 else int(rng.integers(0, NGFF_TOTAL))
     start = time.perf_counter()
     _kill_after(argv, journal, tiles, rng)
     killed = time.perf_counter() - start
@@ -230,3 +231,32 @@ def test_ome_zarr_partial_is_refused_without_resume_and_kept(ngff_case, tmp_path
     again.abort()
     assert not partial.exists() and not (tmp_path / ".m.ome.zarr.partial.tiles").exists()
     del sink
+
+
+def test_ome_zarr_killed_while_the_pyramid_was_built(ngff_case, tmp_path, capsys):
+    """All tiles done, level 1 half written (garbage): --resume computes no tile and
+    rebuilds every level from level 0, bit for bit."""
+    from gpuent._resume import fingerprint
+    from gpuent.io import create_sink
+
+    src, levels, _ = ngff_case
+    out = tmp_path / "map.ome.zarr"
+    tile = (NGFF_TILE, NGFF_TILE)
+    head = fingerprint(src, NGFF_SHAPE, np.uint8, tile, radius=RADIUS, footprint=None,
+                       mode="clip", bins=None, base=2.0, estimator="plugin", backend=None)
+    sink = create_sink(out, NGFF_SHAPE, tile, fingerprint=head)
+    for y in range(0, NGFF_SHAPE[0], NGFF_TILE):
+        for x in range(0, NGFF_SHAPE[1], NGFF_TILE):
+            t = ((y, min(y + NGFF_TILE, NGFF_SHAPE[0])), (x, min(x + NGFF_TILE, NGFF_SHAPE[1])))
+            sink(t, levels[0][t[0][0]:t[0][1], t[1][0]:t[1][1]])
+    group = zarr.open_group(sink.tmp, mode="r+")
+    half = group.create_array("1", shape=(520, 550), chunks=(128, 128), dtype="float32")
+    half[:128, :] = -1.0  # then "killed"
+    del sink
+    assert main(["entropy", str(src), "-r", str(RADIUS), "--tile", str(NGFF_TILE), "-o",
+                 str(out), "--resume"]) == 0
+    assert f"{NGFF_TOTAL} tiles were already done" in capsys.readouterr().out
+    group = zarr.open_group(str(out), mode="r")
+    for k, want in enumerate(levels):
+        assert np.array_equal(np.asarray(group[str(k)][:]).view(np.uint32),
+                              want.view(np.uint32)), f"level {k}"
