@@ -57,7 +57,7 @@ def read_provenance(path):
 
 
 def __getattr__(name):
-    """Private names of the former single ``gpuent.io`` module (e.g. ``_LUMA``)."""
+    """Private names of the former single ``gpuent.io`` module (e.g. ``_pil_format``)."""
     for module in (_images, _atomic, _tiles):
         if hasattr(module, name):
             return getattr(module, name)
