@@ -115,13 +115,20 @@ def read_image(path, *, gray=True):
 
 
 def _read_tiff(path, gray):
+    """TIFF through tifffile (else Pillow); colour is the file's sample axis, not a guess."""
     if _tifffile() is None:
-        return _read_pil(path, gray)
-    with _tifffile().TiffFile(path) as tif:
-        if tif.series:  # what the header declares, before decoding anything
-            series = tif.series[0]
-            _check_decoded(path, series.shape, series.dtype, gray)
-        data = tif.asarray()
+        data = _read_pil(path, gray)
+        colour = True
+    else:
+        colour = True
+        with _tifffile().TiffFile(path) as tif:
+            if tif.series:  # what the header declares, before decoding anything
+                series = tif.series[0]
+                colour = series.axes.endswith("S")  # samples (RGB), not a guess
+                _check_decoded(path, series.shape, series.dtype, gray)
+            data = tif.asarray()
+    if gray and colour and data.ndim == 3 and data.shape[-1] in (3, 4):
+        data = to_grayscale(data)
     return data
 
 
@@ -372,7 +379,7 @@ FORMATS = [
     Format("PDF", (".pdf",), frozenset({"picture"})),
     Format("SVG", (".svg",), frozenset({"picture"})),
     Format("TIFF", (".tif", ".tiff"), frozenset({"image", "map", "stream"}), read=_read_tiff,
-           write=_write_tiff, source=lambda path: _tiles()._tiff_source(path),
+           gray=False, write=_write_tiff, source=lambda path: _tiles()._tiff_source(path),
            sink=lambda path, shape, tile, **_: _tiles().TiffSink(path, shape, tile),
            embed=_tiff_stamp, extract=_extract_tiff),
 ]
