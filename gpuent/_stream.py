@@ -14,7 +14,7 @@ in-memory computation adds for the same pixel, and the map is bit for bit the
 in-memory map whatever the tiling, also for tiles smaller than the radius.
 
 Streaming (:func:`stream_map`) reads tile + halo windows from a source
-(:mod:`gpuent.io_big`), computes, and writes each tile into an output created
+(:mod:`gpuent.io`), computes, and writes each tile into an output created
 up front, so peak memory is bounded by a few tiles whatever the image size.
 """
 
@@ -620,7 +620,7 @@ def stream_map(source, sink, req: MapRequest, tile, *, progress=False, device=No
     """Compute ``req`` over ``source`` tile by tile in row-major order, handing tiles to ``sink``.
 
     ``source`` supports ``shape``, ``dtype`` and basic slicing (see
-    :mod:`gpuent.io_big`); ``sink(tile, values)`` stores one tile. Only one
+    :mod:`gpuent.io`); ``sink(tile, values)`` stores one tile. Only one
     tile and its halo are in memory at a time.
     """
     for _ in iter_tiles(source, req, tile, progress=progress, device=device, sink=sink):

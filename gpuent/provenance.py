@@ -7,7 +7,8 @@ SHA-256 of the output's pixel bytes, an ISO 8601 time, the versions of Python, N
 Numba and CuPy, and a CF-style one-line ``history``.
 
 Where it goes (written by :func:`stamp`, called by :class:`gpuent.io.AtomicOutput` just
-before an output is renamed into place, so every writer records it):
+before an output is renamed into place, so every writer records it; each format's
+module in :mod:`gpuent.io` says how, see :mod:`gpuent.io._registry`):
 
 =====================  ==============================================================
 PNG / APNG             an ``iTXt`` chunk ``gpuent`` (the JSON) and ``tEXt`` ``history``
@@ -36,9 +37,7 @@ import json
 import os
 import platform
 import shlex
-import struct
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -48,8 +47,6 @@ __all__ = ["SCHEMA", "SCHEMA_VERSION", "RECORD_SCHEMA", "check_record", "read_pr
 
 SCHEMA = "gpuent.provenance"
 SCHEMA_VERSION = 1
-#: the CSV comment line that carries the record
-CSV_PREFIX = "# gpuent-provenance: "
 _STRIP_BYTES = 4 << 20  # pixels hashed this many bytes at a time (bounded memory)
 _SIDECAR = (".webp", ".npy", ".pdf", ".svg", ".mp4")
 
@@ -265,14 +262,14 @@ def open_pixels(path, *, suffix=None, gray=True):
     path = Path(path)
     suffix = (suffix or path.suffix).lower()
     if _is_ngff(path) or (suffix == ".zarr" and _group_has_ome(path)):
-        from .io_big import ZarrSource
+        from .io._tiles import ZarrSource
 
         return ZarrSource(path / "0")
     if suffix in (".tif", ".tiff", ".npy", ".zarr"):
-        from .io_big import open_source
+        from .io._tiles import open_source
 
         if suffix in (".tif", ".tiff"):
-            from .io_big import _tiff_source
+            from .io._tiles import _tiff_source
 
             src = _tiff_source(path)
             return src if gray else getattr(src, "source", src)
@@ -349,11 +346,11 @@ def input_record(path, role="input"):
     rec = {"role": role, "file": path.name, "path": str(path.resolve())}
     suffix = path.suffix.lower()
     if suffix in (".tif", ".tiff", ".npy", ".zarr"):
-        from .io_big import open_source
+        from .io._tiles import open_source
 
         pixels = open_source(path)
     else:
-        from .io import read_image
+        from .io._images import read_image
 
         pixels = read_image(path)
     rec.update(shape=list(pixels.shape), dtype=str(np.dtype(pixels.dtype)),
@@ -456,128 +453,23 @@ def sidecar_path(path):
 def stamp(tmp, target):
     """Write the active record into the finished temporary output ``tmp`` of ``target``.
 
+    How it goes in is the output format's (:mod:`gpuent.io._registry`, ``embed``).
     Returns the text of a sidecar to write next to ``target`` once it is in place, or None.
     """
+    from .io._registry import format_of
+
     target = Path(target)
-    suffix = ".ome.zarr" if _is_ngff(target) else target.suffix.lower()
+    suffix = ".zarr" if _is_ngff(target) else target.suffix.lower()
     tmp = Path(tmp)
-    if suffix == ".csv":
-        data = tmp.read_bytes()
-        output = {"sha256": hashlib.sha256(data).hexdigest(), "of": "file"}
-        record = build_record(target, output)
-        head = (CSV_PREFIX + json.dumps(record, separators=(",", ":")) + "\n"
-                + "# history: " + record["history"] + "\n")
-        tmp.write_bytes(head.encode() + data)
-        return None
-    output = pixel_digest(tmp, suffix=".zarr" if suffix == ".ome.zarr" else suffix)
-    record = build_record(target, output)
-    text = json.dumps(record, indent=1)
-    if suffix == ".png" or suffix == ".apng":
-        _png_insert(tmp, record)
-    elif suffix in (".tif", ".tiff") and _tiff_stamp(tmp, record):
-        pass
-    elif suffix in (".zarr", ".ome.zarr"):
-        _zarr_stamp(tmp, record)
-    elif suffix == ".gif":
-        _gif_insert(tmp, json.dumps(record, separators=(",", ":")))
-    elif suffix in (".jpg", ".jpeg"):
-        _jpeg_insert(tmp, json.dumps(record, separators=(",", ":")))
+    fmt = format_of(target)
+    if fmt is not None and fmt.digest is not None:
+        output = fmt.digest(tmp)
     else:
-        return text
-    return None
-
-
-def _png_chunk(kind, data):
-    return (struct.pack(">I", len(data)) + kind + data
-            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-
-
-def _png_first(data, kinds):
-    """Offset (of its type field) of the first chunk of one of ``kinds``, walking the chunks."""
-    pos = 8
-    while pos + 8 <= len(data):
-        length = struct.unpack(">I", data[pos:pos + 4])[0]
-        if data[pos + 4:pos + 8] in kinds:
-            return pos + 4
-        pos += 12 + length
-    return None
-
-
-def _png_insert(path, record):
-    data = Path(path).read_bytes()
-    end = _png_first(data, (b"IDAT", b"acTL", b"IEND"))  # before the pixels: read by
-    if not data.startswith(b"\x89PNG\r\n\x1a\n") or end is None:  # Image.open
-        raise OSError(f"{path}: not a PNG file")
-    itxt = b"gpuent\0\0\0\0\0" + json.dumps(record, separators=(",", ":")).encode()
-    history = b"history\0" + record["history"].encode("latin-1", "replace")
-    chunks = _png_chunk(b"iTXt", itxt) + _png_chunk(b"tEXt", history)
-    with open(path, "r+b") as fh:
-        fh.seek(end - 4)
-        fh.write(chunks + data[end - 4:])
-
-
-def _gif_insert(path, text):
-    data = Path(path).read_bytes()
-    if data[:3] != b"GIF":
-        raise OSError(f"{path}: not a GIF file")
-    pos = 13
-    flags = data[10]
-    if flags & 0x80:
-        pos += 3 * (2 ** ((flags & 7) + 1))
-    payload = text.encode()
-    blocks = b"".join(bytes([len(payload[i:i + 255])]) + payload[i:i + 255]
-                      for i in range(0, len(payload), 255))
-    Path(path).write_bytes(data[:pos] + b"\x21\xfe" + blocks + b"\x00" + data[pos:])
-
-
-def _jpeg_insert(path, text):
-    data = Path(path).read_bytes()
-    if data[:2] != b"\xff\xd8":
-        raise OSError(f"{path}: not a JPEG file")
-    payload = text.encode()
-    if len(payload) > 65533:
-        raise ValueError("provenance record too long for a JPEG comment")
-    pos = 2
-    while data[pos] == 0xFF and 0xE0 <= data[pos + 1] <= 0xEF:  # after APPn (JFIF, Exif)
-        pos += 2 + struct.unpack(">H", data[pos + 2:pos + 4])[0]
-    seg = b"\xff\xfe" + struct.pack(">H", len(payload) + 2) + payload
-    Path(path).write_bytes(data[:pos] + seg + data[pos:])
-
-
-def _tiff_stamp(path, record):
-    """Rewrite page 0's ImageDescription (shaped JSON + record) and Software; False when the
-    file has no description to extend (then a sidecar is written)."""
-    try:
-        import tifffile
-    except ImportError:
-        return False
-    from . import __version__
-
-    with tifffile.TiffFile(str(path), mode="r+b") as tif:
-        tags = tif.pages[0].tags
-        tag = tags.get("ImageDescription")
-        if tag is None:
-            return False
-        try:
-            desc = json.loads(tag.value)
-            if not isinstance(desc, dict):
-                desc = {"description": tag.value}
-        except ValueError:
-            desc = {"description": tag.value}
-        desc["gpuent"] = record
-        desc["history"] = record["history"]
-        tag.overwrite(json.dumps(desc, separators=(",", ":")))
-        software = tags.get("Software")
-        if software is not None:
-            software.overwrite(f"gpuent {__version__}")
-    return True
-
-
-def _zarr_stamp(path, record):
-    import zarr
-
-    node = zarr.open(str(path), mode="r+")
-    node.attrs.update({"gpuent": record, "history": record["history"]})
+        output = pixel_digest(tmp, suffix=suffix)
+    record = build_record(target, output)
+    if fmt is not None and fmt.embed is not None and fmt.embed(tmp, record):
+        return None
+    return json.dumps(record, indent=1)
 
 
 # ------------------------------------------------------------------------- reading
@@ -607,42 +499,15 @@ def read_provenance(path):
 
 
 def _read_embedded(path):
-    suffix = path.suffix.lower()
+    from .io._registry import format_of
+
+    fmt = format_of(path)
+    if fmt is None or fmt.extract is None:
+        return None
     try:
-        if suffix == ".zarr":
-            meta = json.loads((path / "zarr.json").read_text())
-            return meta.get("attributes", {}).get("gpuent")
-        if suffix == ".csv":
-            with open(path) as fh:
-                for line in fh:
-                    if line.startswith(CSV_PREFIX):
-                        return json.loads(line[len(CSV_PREFIX):])
-                    if not line.startswith("#"):
-                        return None
-            return None
-        if suffix in (".tif", ".tiff"):
-            import tifffile
-
-            with tifffile.TiffFile(str(path)) as tif:
-                tag = tif.pages[0].tags.get("ImageDescription")
-                if tag is None:
-                    return None
-                desc = json.loads(tag.value)
-                return desc.get("gpuent") if isinstance(desc, dict) else None
-        if suffix in (".png", ".apng", ".gif", ".jpg", ".jpeg"):
-            from PIL import Image
-
-            with Image.open(path) as im:
-                text = im.info.get("gpuent") or im.info.get("comment")
-                if text is None:
-                    im.load()
-                    text = im.info.get("gpuent") or im.info.get("comment")
-            if isinstance(text, bytes):
-                text = text.decode()
-            return json.loads(text) if text else None
+        return fmt.extract(path)
     except (OSError, ValueError, KeyError):
         return None
-    return None
 
 
 def describe(record):

@@ -190,7 +190,7 @@ def test_rerun_montage_and_ising_gif(image, tmp_path, capsys):
     # one pixel of frame 2 altered (the record kept): the check names the frame and pixel
     from PIL import Image, ImageSequence
 
-    from gpuent.provenance import _gif_insert
+    from gpuent.io._images import _gif_insert
 
     rec = read_provenance(gif)
     with Image.open(gif) as im:

@@ -64,8 +64,8 @@ def register(sub):
     big.add_argument("--workers", type=int, metavar="N",
                      help="worker count for --scheduler threads/processes or a local cluster")
     big.add_argument("--resume", action="store_true",
-                     help="finish the .zarr map of a run that was killed (the finished tiles "
-                          "are kept, only the missing ones are computed)")
+                     help="finish the .zarr or .ome.zarr map of a run that was killed (the "
+                          "finished tiles are kept, only the missing ones are computed)")
     _picture.add_options(p)
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     p.set_defaults(func=run)
@@ -276,7 +276,7 @@ def _streamed(args, out) -> bool:
         return True
     if out.suffix.lower() not in _STREAM_OUT:
         return False
-    from ..io_big import open_source
+    from ..io import open_source
 
     source = open_source(src)
     return int(np.prod(source.shape)) > STREAM_PIXELS
@@ -286,7 +286,7 @@ def _run_streamed(args, out, extent, backend):
     """Tile-by-tile map of a big image into a .zarr/.tif/.npy created up front."""
     from .._backend import gpu_available
     from .._stream import make_request, source_stats
-    from ..io_big import create_sink, open_source
+    from ..io import create_sink, open_source
 
     source = open_source(args.input)
     if source.ndim not in (2, 3):
