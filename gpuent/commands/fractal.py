@@ -12,8 +12,8 @@ import numpy as np
 
 from ..cli import CLIError, check_output, finite
 
-HELP = ("box-counting dimension of an image's bright set (pixels above a threshold), and the "
-        "Renyi dimensions D_q of the image as a mass distribution")
+HELP = ("box-counting dimension of an image's bright set (pixels >= a threshold), and the "
+        "Renyi dimensions D_q of the image's pixel values as a mass distribution")
 
 
 def register(sub):
@@ -52,8 +52,33 @@ def _floats(text, name):
     return values
 
 
+def image_mass(image):
+    """``(mass, label)``: the image's pixel values as a non-negative mass for D_q.
+
+    NaN pixels weigh nothing; an image with negative values is shifted by its minimum
+    (and the label says so), a boolean image is a uniform mass on its True pixels.
+    """
+    image = np.asarray(image)
+    if image.dtype == bool:
+        return image, "the set as a uniform mass"
+    mass = image.astype(np.float64)
+    mass[~np.isfinite(mass)] = np.nan
+    lo = np.nanmin(mass)
+    label = "the image as a mass"
+    if lo < 0:
+        mass = mass - lo
+        label = f"the image - ({lo:g}) as a mass"
+    return np.nan_to_num(mass, nan=0.0), label
+
+
 def analyse(image, threshold=None, sizes=None, q=(0, 1, 2)):
-    """``(mask, threshold, box-counting result, generalized-dimensions result)``."""
+    """``(mask, threshold, box-counting result, generalized-dimensions result, mass label)``.
+
+    The box-counting dimension is the thresholded set's; the generalized dimensions D_q
+    are those of the image's pixel values as a mass distribution (a uniform mass on a
+    thresholded set has no multifractal content at the pixel scale: every D_q of a set
+    with positive area is 2, and the finite-scale fits only rise towards it with q).
+    """
     from ..fractal import box_counting_dimension, generalized_dimensions
 
     image = np.asarray(image)
@@ -71,8 +96,11 @@ def analyse(image, threshold=None, sizes=None, q=(0, 1, 2)):
             raise CLIError(f"no pixel is >= {threshold:g} (the image's maximum is "
                            f"{np.nanmax(image):g}); pass a lower --threshold")
     box = box_counting_dimension(mask, sizes=sizes)
-    gen = generalized_dimensions(mask, list(q), sizes=box.sizes)
-    return mask, threshold, box, gen
+    mass, label = image_mass(image)
+    if not mass.any():
+        mass, label = mask, "the set as a uniform mass (the image has no mass)"
+    gen = generalized_dimensions(mass, list(q), sizes=box.sizes)
+    return mask, threshold, box, gen, label
 
 
 def fit_figure(panels, path, *, suptitle=None):
@@ -121,7 +149,7 @@ def run(args):
                        f"measure a dimension (at least 2 pixels a side)")
     if image.dtype == bool and args.threshold is not None:
         raise CLIError(f"{args.input} is a boolean mask: it is the set as is; drop --threshold")
-    mask, t, box, gen = analyse(image, args.threshold, sizes, qs)
+    mask, t, box, gen, mass_label = analyse(image, args.threshold, sizes, qs)
     if kind == "png":
         with atomic_path(out) as tmp:
             fit_figure([(f"pixels >= {t:g}", mask, box)], tmp)
@@ -134,8 +162,9 @@ def run(args):
     if not args.quiet or out is None:
         dq = ", ".join(f"D_{q:g} = {d:.4f}" for q, d in zip(gen.q, gen.dimensions, strict=True))
         wrote = "" if out is None else f"wrote {out}: "
-        print(f"{wrote}threshold {t:g}: {int(mask.sum())} pixels; box-counting dimension "
-              f"{box.dimension:.4f} (R^2 = {box.r2:.4f}); {dq}", file=sys.stdout)
+        print(f"{wrote}set of pixels >= {t:g}: {int(mask.sum())} pixels, box-counting "
+              f"dimension {box.dimension:.4f} (R^2 = {box.r2:.4f}); {mass_label}: {dq}",
+              file=sys.stdout)
     return 0
 
 
