@@ -103,30 +103,67 @@ def analyse(image, threshold=None, sizes=None, q=(0, 1, 2)):
     return mask, threshold, box, gen, label
 
 
-def fit_figure(panels, path, *, suptitle=None):
-    """One row: for each ``(title, mask, BoxCountingResult)`` the mask; then all fits; D_q."""
+def fit_figure(panels, path, *, suptitle=None, spectrum=None):
+    """One row: for each ``(title, mask, BoxCountingResult)`` the set; then all box-counting
+    fits on log-log axes in pixels; then, with ``spectrum=(GeneralizedDimensionsResult,
+    what)``, the D_q spectrum. Large fonts: the picture is read on a screen or a slide."""
     from .._plot import pyplot, save_figure
 
     plt = pyplot(headless=True)
     n = len(panels)
-    fig, axs = plt.subplots(1, n + 1, figsize=(2.6 * n + 4.2, 3.2), layout="constrained",
-                            gridspec_kw={"width_ratios": [1] * n + [1.7]})
-    fit_ax = axs[-1]
-    for ax, (title, mask, res) in zip(axs[:-1], panels, strict=True):
-        shown = title
-        if np.ndim(mask) == 3:  # a volume's set: show its middle plane (D is the volume's)
-            mask = np.asarray(mask)[len(mask) // 2]
-            shown = f"{title} (middle plane)"
-        ax.imshow(mask, cmap="gray_r", interpolation="nearest")
-        ax.set_title(shown, fontsize=9)
-        ax.set_axis_off()
-        res.plot(fit_ax)
-        fit_ax.lines[-2].set_label(f"{title}: D = {res.dimension:.3f}")
-    fit_ax.legend(fontsize="x-small", loc="upper left")
-    fit_ax.set_title("box counting: ln N vs ln(1/s)", fontsize=9)
-    if suptitle:
-        fig.suptitle(suptitle, fontsize=10)
-    save_figure(fig, path)
+    extra = spectrum is not None
+    ratios = [1] * n + [1.8] + ([1.3] if extra else [])
+    with plt.rc_context({"font.size": 13, "axes.titlesize": 14, "axes.labelsize": 13,
+                         "legend.fontsize": 11, "xtick.labelsize": 12, "ytick.labelsize": 12}):
+        fig, axs = plt.subplots(1, len(ratios), figsize=(3.6 * n + 6.4 + 4.6 * extra, 5.2),
+                                layout="constrained", gridspec_kw={"width_ratios": ratios})
+        fit_ax = axs[n]
+        sizes_seen = set()
+        for ax, (title, mask, res) in zip(axs[:n], panels, strict=True):
+            shown = title
+            if np.ndim(mask) == 3:  # a volume's set: show its middle plane (D is the volume's)
+                mask = np.asarray(mask)[len(mask) // 2]
+                shown = f"{title}\n(middle plane)"
+            if np.ndim(mask) == 1:
+                mask = np.asarray(mask)[None, :]
+            ax.imshow(mask, cmap="gray_r", interpolation="nearest")
+            ax.set_title(f"{shown}\n(set in black)")
+            ax.set_axis_off()
+            s = res.sizes.astype(np.float64)
+            sizes_seen.update(int(v) for v in res.sizes)
+            pts = fit_ax.loglog(s, res.counts, "o", ms=7)
+            ends = np.array([s.min(), s.max()])
+            fit_ax.loglog(ends, np.exp(res.intercept) * ends ** -res.dimension, "-",
+                          color=pts[0].get_color(), lw=1.5,
+                          label=f"{title}: D = {res.dimension:.3f} ± {res.stderr:.3f}\n"
+                                f"   fit over s = {int(s.min())}-{int(s.max())} px, "
+                                f"R² = {res.r2:.4f}")
+        ticks = sorted(sizes_seen)
+        fit_ax.set_xticks(ticks, [str(t) for t in ticks], minor=False)
+        fit_ax.minorticks_off()
+        fit_ax.set_xlabel("box side s (pixels, log scale)")
+        fit_ax.set_ylabel("boxes holding the set, N(s) (log scale)")
+        fit_ax.set_title(r"box counting: $N(s) \propto s^{-D}$")
+        fit_ax.grid(True, which="major", alpha=0.3)
+        fit_ax.legend(loc="lower left", frameon=True)
+        if extra:
+            gen, what = spectrum
+            sp = axs[-1]
+            sp.plot(gen.q, gen.dimensions, "o-", ms=7, lw=1.5, color="C3")
+            for qi, d in zip(gen.q, gen.dimensions, strict=True):
+                sp.annotate(f"{d:.3f}", (qi, d), textcoords="offset points", xytext=(0, 9),
+                            ha="center", fontsize=11)
+            lo, hi = float(gen.dimensions.min()), float(gen.dimensions.max())
+            pad = max(0.05, 0.25 * (hi - lo))
+            sp.set_ylim(lo - pad, hi + pad)
+            sp.set_xlabel("order q")
+            sp.set_ylabel("generalized dimension $D_q$")
+            sizes = gen.sizes
+            sp.set_title(f"{what}\n(boxes {int(sizes.min())}-{int(sizes.max())} px)")
+            sp.grid(True, alpha=0.3)
+        if suptitle:
+            fig.suptitle(suptitle)
+        save_figure(fig, path, dpi=100)
 
 
 def run(args):
@@ -152,7 +189,9 @@ def run(args):
     mask, t, box, gen, mass_label = analyse(image, args.threshold, sizes, qs)
     if kind == "png":
         with atomic_path(out) as tmp:
-            fit_figure([(f"pixels >= {t:g}", mask, box)], tmp)
+            fit_figure([(f"pixels >= {t:g}", mask, box)], tmp,
+                       suptitle=f"{Path(args.input).name}: fractal dimensions",
+                       spectrum=(gen, f"$D_q$ of {mass_label}"))
     elif kind == "csv":
         header = ["size", "count"] + [f"H_q{q:g}_bits" for q in gen.q]
         rows = [[int(s), int(c), *gen.entropies[:, j].tolist()]
