@@ -67,7 +67,7 @@ def image_mass(image):
     label = "the image as a mass"
     if lo < 0:
         mass = mass - lo
-        label = f"the image - ({lo:g}) as a mass"
+        label = f"the image minus its minimum {lo:g} as a mass"
     return np.nan_to_num(mass, nan=0.0), label
 
 
@@ -115,7 +115,8 @@ def fit_figure(panels, path, *, suptitle=None, spectrum=None):
     ratios = [1] * n + [1.8] + ([1.3] if extra else [])
     with plt.rc_context({"font.size": 13, "axes.titlesize": 14, "axes.labelsize": 13,
                          "legend.fontsize": 11, "xtick.labelsize": 12, "ytick.labelsize": 12}):
-        fig, axs = plt.subplots(1, len(ratios), figsize=(3.6 * n + 6.4 + 4.6 * extra, 5.2),
+        size = (3.6 * n + 6.4 + 4.6 * extra, 5.2 + 0.45 * n)
+        fig, axs = plt.subplots(1, len(ratios), figsize=size,
                                 layout="constrained", gridspec_kw={"width_ratios": ratios})
         fit_ax = axs[n]
         sizes_seen = set()
@@ -138,14 +139,17 @@ def fit_figure(panels, path, *, suptitle=None, spectrum=None):
                           label=f"{title}: D = {res.dimension:.3f} ± {res.stderr:.3f}\n"
                                 f"   fit over s = {int(s.min())}-{int(s.max())} px, "
                                 f"R² = {res.r2:.4f}")
-        ticks = sorted(sizes_seen)
+        ticks = []
+        for t in sorted(sizes_seen):  # no two labels closer than a factor 1.25 (8 and 9)
+            if not ticks or t >= 1.25 * ticks[-1]:
+                ticks.append(t)
         fit_ax.set_xticks(ticks, [str(t) for t in ticks], minor=False)
         fit_ax.minorticks_off()
         fit_ax.set_xlabel("box side s (pixels, log scale)")
         fit_ax.set_ylabel("boxes holding the set, N(s) (log scale)")
         fit_ax.set_title(r"box counting: $N(s) \propto s^{-D}$")
         fit_ax.grid(True, which="major", alpha=0.3)
-        fit_ax.legend(loc="lower left", frameon=True)
+        fit_ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
         if extra:
             gen, what = spectrum
             sp = axs[-1]
