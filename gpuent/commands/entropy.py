@@ -258,6 +258,8 @@ def _streamed(args, out) -> bool:
             raise CLIError(f"--tile/--scheduler stream the map in tiles, which is written to "
                            f"{_STREAM_OUT_WORDS}, not {out.name}")
         return True
+    if not out_streams and src.suffix.lower() != ".zarr":
+        return False  # a picture of a TIFF or .npy: read whole, as any image
     from ..io_big import open_source
 
     source = open_source(src)

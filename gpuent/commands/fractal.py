@@ -190,6 +190,10 @@ def run(args):
                        f"measure a dimension (at least 2 pixels a side)")
     if image.dtype == bool and args.threshold is not None:
         raise CLIError(f"{args.input} is a boolean mask: it is the set as is; drop --threshold")
+    if sizes and image.ndim >= 1 and max(sizes) > min(image.shape) >= 1:
+        raise CLIError(f"--sizes {max(sizes)} is larger than the shorter side "
+                       f"{min(image.shape)} of {args.input}: D_q is measured in whole boxes; "
+                       f"use box sides up to {min(image.shape)}")
     mask, t, box, gen, mass_label = analyse(image, args.threshold, sizes, qs)
     if kind == "png":
         with atomic_path(out) as tmp:
