@@ -25,10 +25,12 @@ def register(sub):
                    help="comma-separated box sides in pixels (default powers of two up to a "
                         "quarter of the shorter side)")
     p.add_argument("--q", default="0,1,2", metavar="Q1,Q2,...",
-                   help="orders of the generalized dimensions of the image as a mass "
-                        "(default 0,1,2)")
+                   help="orders of the generalized dimensions of the image's pixel values as "
+                        "a mass (default 0,1,2); write negative orders as --q=-2,0,1,2")
     p.add_argument("-o", "--output", metavar="OUT",
-                   help="fit plot .png or .csv of the box counts; default: print only")
+                   help="figure .png/.pdf/.svg (the set, the box-counting fit, the D_q "
+                        "spectrum) or .csv (box counts of the set, H_q of the mass in bits); "
+                        "default: print only")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="with -o, print nothing on success (without -o the result is printed)")
     p.set_defaults(func=run)
