@@ -262,7 +262,8 @@ def _local_cluster(workers):
     process leaves with ``os._exit`` when it is done, while a spawned one finalizes the
     interpreter, which after Numba's parallel kernels takes seconds. The nanny kills
     workers that take over 4 s, and the scheduler, closed meanwhile, made their
-    heartbeat fail: warnings and a traceback at exit under load.
+    heartbeat fail: warnings and a traceback at exit under load. The workers ignore
+    Ctrl-C (:mod:`gpuent._dask_worker`): gpuent gets it too and closes the cluster.
     """
     import multiprocessing
 
@@ -273,7 +274,7 @@ def _local_cluster(workers):
         else dask.config.get("distributed.worker.multiprocessing-method")
     with dask.config.set({"distributed.worker.multiprocessing-method": method}):
         return LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
-                            dashboard_address=None)
+                            dashboard_address=None, preload=["gpuent._dask_worker"])
 
 
 def _compute(collection, client, kwargs):

@@ -217,3 +217,33 @@ def test_cli_distributed_exits_quietly(inputs, img, tmp_path):
     assert proc.stderr == ""
     assert f"entropy map {_span(ge.local_entropy(img, 2))}" in proc.stdout
     assert np.array_equal(_load(out), ge.local_entropy(img, 2))
+
+
+def test_cli_distributed_ctrl_c_stops_without_worker_tracebacks(tmp_path):
+    # a terminal's Ctrl-C reaches the whole process group: the workers died with
+    # KeyboardInterrupt tracebacks while gpuent was closing them
+    import os
+    import signal
+    import time
+
+    pytest.importorskip("distributed")
+    _tiled_tiff(tmp_path / "in.tif", 1024)
+    out = tmp_path / "o.zarr"
+    journal = tmp_path / ".o.zarr.partial.tiles"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gpuent", "entropy", str(tmp_path / "in.tif"), "-r", "30",
+         "--tile", "128", "--scheduler", "distributed", "--workers", "2", "-o", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if journal.exists() and journal.read_text().count("\n") >= 2:  # head + a tile
+            break
+        time.sleep(0.05)
+    if proc.poll() is not None:
+        pytest.skip("the map was done before the interrupt (a very fast machine)")
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "KeyboardInterrupt" not in err
+    assert err.rstrip().endswith("gpuent: interrupted")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.tif"]
