@@ -166,7 +166,7 @@ def test_cli_streamed_summary_has_the_value_range(inputs, img, out, scheduler, t
     argv = ["entropy", str(inputs / "a.zarr"), "-r", "2", "--tile", "48", "-o", str(tmp_path / out)]
     assert main(argv + (["--scheduler", scheduler] if scheduler else [])) == 0
     line = capsys.readouterr().out
-    assert f"entropy map {_span(ge.local_entropy(img, 2))}, streamed in 48-pixel tiles" in line
+    assert f"entropy map {_span(ge.local_entropy(img, 2))}, streamed in 16 48-pixel tiles" in line
 
 
 def test_cli_resumed_summary_counts_the_earlier_tiles(inputs, img, tmp_path, capsys):
@@ -185,6 +185,7 @@ def test_cli_resumed_summary_counts_the_earlier_tiles(inputs, img, tmp_path, cap
     assert main(["entropy", str(src), "-r", "2", "--tile", "64", "-o", str(out), "--resume"]) == 0
     line = capsys.readouterr().out
     assert "1 tiles were already done" in line and _span(emap) in line
+    assert "streamed in 9 64-pixel tiles" in line
     assert np.array_equal(_load(out), emap)
     del sink
 

@@ -340,8 +340,10 @@ def _run_streamed(args, out, extent, backend):
         shape = "x".join(str(s) for s in source.shape)
         if done_before:
             print(f"resumed {out}: {done_before} tiles were already done", file=sys.stdout)
+        count = int(np.prod([-(-n // t) for n, t in zip(source.shape, tile)]))
+        tiles = f"{count} {side}-pixel tiles" if count > 1 else "one tile"
         print(f"wrote {out}: {shape} entropy map ({span.text(_picture.unit_name(args.base))}), "
-              f"streamed in {side}-pixel tiles, in {seconds:.2f} s "
+              f"streamed in {tiles}, in {seconds:.2f} s "
               f"({mpix / max(seconds, 1e-9):.3g} Mpix/s)", file=sys.stdout)
     return 0
 
