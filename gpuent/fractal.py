@@ -211,7 +211,8 @@ class GeneralizedDimensionsResult:
     the whole-box masses at box side ``sizes[j]``, and ``H_q = dimensions[i] *
     log2(boxes[j]) + intercepts[i]`` is the fit (R^2 in ``r2[i]``), where ``boxes[j]``
     is the number of whole boxes per side of the measured region (the geometric mean
-    over the axes; ``n / s`` when the box side divides the image side ``n``).
+    over the axes; ``n / s`` when the box side divides the image side ``n``);
+    ``stderr[i]`` is the standard error of the slope D_q.
     """
 
     q: np.ndarray
@@ -221,6 +222,7 @@ class GeneralizedDimensionsResult:
     intercepts: np.ndarray
     r2: np.ndarray = field(default_factory=lambda: np.zeros(0))
     boxes: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    stderr: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def dimension(self, q):
         """D_q for one of the computed orders."""
@@ -275,7 +277,8 @@ def generalized_dimensions(image, q, *, sizes=None):
     -------
     GeneralizedDimensionsResult
         ``.q``, ``.dimensions`` (one per q), ``.sizes``, ``.entropies``
-        (len(q) x len(sizes), bits), ``.intercepts``, ``.r2``, ``.boxes``, ``.plot()``.
+        (len(q) x len(sizes), bits), ``.intercepts``, ``.r2``, ``.boxes``, ``.stderr``,
+        ``.plot()``.
 
     Notes
     -----
@@ -298,8 +301,9 @@ def generalized_dimensions(image, q, *, sizes=None):
     covers the set, so it counts the partial boxes.)
 
     The slope is fitted over the given scales, so at finite resolution D_q estimates
-    the limit and can break the ordering where the measure is not self-similar over
-    those scales. A uniform mass on a thresholded photograph is the classic case: at
+    the limit and can break the ordering, within ``stderr``, where the measure is not
+    self-similar over those scales (the camera image: D_4 - D_2 = 0.0017, standard
+    errors 0.0035). A uniform mass on a thresholded photograph is the classic case: at
     s = 1 every pixel of the set weighs the same, so all H_q agree, while at coarse s the
     boxes on the set's boundary are partly filled; D_q then rises towards the set's
     area dimension 2 as q grows (D_infinity is exactly 2 for any set with a full box at
@@ -354,6 +358,7 @@ def generalized_dimensions(image, q, *, sizes=None):
         intercepts=np.asarray([f[1] for f in fits]),
         r2=np.asarray([f[2] for f in fits]),
         boxes=boxes,
+        stderr=np.asarray([f[3] for f in fits]),
     )
 
 

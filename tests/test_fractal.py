@@ -149,6 +149,7 @@ def test_binomial_measure_exact_dq(xp):
     np.testing.assert_allclose(r.dimensions, exact, atol=1e-9)
     assert np.all(np.diff(r.dimensions) < 0)
     np.testing.assert_allclose(r.r2, 1.0)
+    np.testing.assert_allclose(r.stderr, 0.0, atol=1e-9)  # exactly linear: no fit error
 
 
 def test_self_similar_sets_same_dq_for_every_q(xp):

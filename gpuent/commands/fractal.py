@@ -155,11 +155,14 @@ def fit_figure(panels, path, *, suptitle=None, spectrum=None):
         if extra:
             gen, what = spectrum
             sp = axs[-1]
-            sp.plot(gen.q, gen.dimensions, "o-", ms=7, lw=1.5, color="C3")
+            sp.errorbar(gen.q, gen.dimensions, yerr=gen.stderr, fmt="o-", ms=7, lw=1.5,
+                        color="C3", capsize=4, label="$D_q$ ± standard error of the fit")
+            sp.legend(loc="lower left")
             for qi, d in zip(gen.q, gen.dimensions, strict=True):
                 sp.annotate(f"{d:.3f}", (qi, d), textcoords="offset points", xytext=(0, 9),
                             ha="center", fontsize=11)
-            lo, hi = float(gen.dimensions.min()), float(gen.dimensions.max())
+            lo = float((gen.dimensions - gen.stderr).min())
+            hi = float((gen.dimensions + gen.stderr).max())
             pad = max(0.05, 0.25 * (hi - lo))
             sp.set_ylim(lo - pad, hi + pad)
             sp.set_xlabel("order q")
