@@ -16,6 +16,8 @@ image's chunks; CuPy-backed chunks run the CUDA path.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._stream import (
@@ -149,19 +151,31 @@ def _from_request(image, req, mask=None):
 
 # --------------------------------------------------------------------------- CLI streaming
 
+def finite_range(values):
+    """``(min, max)`` of the finite values of a tile; ``(inf, -inf)`` when there are none."""
+    v = np.asarray(values)
+    v = v[np.isfinite(v)]
+    return (float(v.min()), float(v.max())) if v.size else (math.inf, -math.inf)
+
+
+class _Written(tuple):
+    """What a block write returns: ``(pixels, min, max)`` (the progress bar's count first)."""
+
+
 def _write_block(sink, tile, values):
     sink(tile, values)
-    return int(np.prod([b - a for a, b in tile]))
+    return _Written((int(np.prod([b - a for a, b in tile])), *finite_range(values)))
 
 
 def run_dask(source, sink, req, tile, *, scheduler="threads", address=None, workers=None,
              progress=False):
     """Compute ``req`` over a lazy ``source`` with Dask and write every chunk into ``sink``.
 
-    ``scheduler``: "threads", "processes" (local) or "distributed" (``address``
-    of a running scheduler, or a local cluster). Workers read the source and
-    write the sink themselves (by path: they must see the same files). A
-    TIFF sink, written sequentially, receives bands of tiles computed in
+    Returns ``(min, max)`` of the finite values written (``(inf, -inf)`` for none; the
+    tiles a resumed run skips are not read). ``scheduler``: "threads", "processes"
+    (local) or "distributed" (``address`` of a running scheduler, or a local cluster).
+    Workers read the source and write the sink themselves (by path: they must see the
+    same files). A TIFF sink, written sequentially, receives bands of tiles computed in
     parallel.
     """
     import dask
@@ -178,20 +192,27 @@ def run_dask(source, sink, req, tile, *, scheduler="threads", address=None, work
     cluster = None
     try:
         if scheduler == "distributed":
-            from distributed import Client, LocalCluster
+            from distributed import Client
 
             if address:
                 client = Client(address)
             else:
-                cluster = LocalCluster(n_workers=workers or 2, threads_per_worker=1,
-                                       processes=True, dashboard_address=None)
+                cluster = _local_cluster(workers)
                 client = Client(cluster)
         kwargs = {} if client is not None else {"scheduler": scheduler}
         if client is None and workers:
             kwargs["num_workers"] = workers
+        lo, hi = math.inf, -math.inf
         if hasattr(sink, "write_tiles"):
-            sink.write_tiles(_tiff_bands(emap, req, starts, tile, bar, client, kwargs))
-            return
+            def watched(tiles):
+                nonlocal lo, hi
+                for values in tiles:
+                    a, b = finite_range(values)
+                    lo, hi = min(lo, a), max(hi, b)
+                    yield values
+
+            sink.write_tiles(watched(_tiff_bands(emap, req, starts, tile, bar, client, kwargs)))
+            return lo, hi
         from ._resume import is_done
 
         blocks = emap.to_delayed()
@@ -205,24 +226,56 @@ def run_dask(source, sink, req, tile, *, scheduler="threads", address=None, work
         if client is not None:
             from distributed import as_completed
 
+            results = []
             for fut in as_completed(client.compute(writes)):
-                bar.update(fut.result())
+                results.append(fut.result())
+                bar.update(results[-1][0])
         else:
             from dask.callbacks import Callback
 
             class _Bar(Callback):
                 def _posttask(self, key, result, dsk, state, worker_id):
-                    if isinstance(result, int) and not isinstance(result, bool):
-                        bar.update(result)
+                    if isinstance(result, _Written):
+                        bar.update(result[0])
 
             with _Bar():
-                dask.compute(*writes, **kwargs)
+                results = dask.compute(*writes, **kwargs)
+        for _, a, b in results:
+            lo, hi = min(lo, a), max(hi, b)
+        return lo, hi
     finally:
         bar.close()
-        if client is not None:
-            client.close()
-        if cluster is not None:
-            cluster.close()
+        _close(client, cluster)
+
+
+def _close(client, cluster):
+    """Close a distributed client, then the local cluster we started (not a remote one)."""
+    if client is not None:
+        client.close()
+    if cluster is not None:
+        cluster.close()
+
+
+def _local_cluster(workers):
+    """A local cluster of ``workers`` (default 2) single-threaded worker processes.
+
+    The worker processes start from a fork server where the platform has one: such a
+    process leaves with ``os._exit`` when it is done, while a spawned one finalizes the
+    interpreter, which after Numba's parallel kernels takes seconds. The nanny kills
+    workers that take over 4 s, and the scheduler, closed meanwhile, made their
+    heartbeat fail: warnings and a traceback at exit under load. The workers ignore
+    Ctrl-C (:mod:`gpuent._dask_worker`): gpuent gets it too and closes the cluster.
+    """
+    import multiprocessing
+
+    import dask
+    from distributed import LocalCluster
+
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() \
+        else dask.config.get("distributed.worker.multiprocessing-method")
+    with dask.config.set({"distributed.worker.multiprocessing-method": method}):
+        return LocalCluster(n_workers=workers or 2, threads_per_worker=1, processes=True,
+                            dashboard_address=None, preload=["gpuent._dask_worker"])
 
 
 def _compute(collection, client, kwargs):

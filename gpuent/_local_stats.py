@@ -498,7 +498,9 @@ def block_map(image, func, blocks, *, dtype=None):
         Any other callable is called once per block (a view of the image, in its
         namespace) and must return a number.
     blocks : int or tuple of int
-        Number of parts per axis, ``(h, w)`` for a 2-D image (an int for all axes).
+        Number of parts per axis, ``(h, w)`` for a 2-D image (an int for all axes); not
+        a block size: ``(4, 8)`` cuts a 512 x 512 image into 4 x 8 blocks of 128 x 64
+        pixels. For blocks of side ``s`` pass ``(height // s, width // s)``.
     dtype : dtype, optional
         Output dtype (a NumPy dtype or its name, e.g. ``"float64"``; the image's
         namespace gives the array). By default the rule of NumPy's reductions, so

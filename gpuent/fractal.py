@@ -104,6 +104,15 @@ def _box_reduce(xp, a, s, reduce):
     return reduce(xp.reshape(a, tuple(shape)), tuple(range(1, 2 * a.ndim, 2)))
 
 
+def _whole_box_masses(xp, a, s):
+    """Masses of the whole s-boxes of a grid from the origin (the partial edge strips dropped)."""
+    a = a[tuple(slice(0, (n // s) * s) for n in a.shape)]
+    shape = []
+    for n in a.shape:
+        shape += [n // s, s]
+    return xp.sum(xp.reshape(a, tuple(shape)), axis=tuple(range(1, 2 * a.ndim, 2)))
+
+
 # ----------------------------------------------------------------------------- box counting
 
 
@@ -203,8 +212,11 @@ class GeneralizedDimensionsResult:
     """Result of :func:`generalized_dimensions`.
 
     For each order ``q[i]``: ``entropies[i, j]`` is the Rényi entropy H_q (bits) of
-    the box masses at box side ``sizes[j]``, and ``H_q = dimensions[i] * log2(1/s) +
-    intercepts[i]`` is the fit (R^2 in ``r2[i]``).
+    the whole-box masses at box side ``sizes[j]``, and ``H_q = dimensions[i] *
+    log2(boxes[j]) + intercepts[i]`` is the fit (R^2 in ``r2[i]``), where ``boxes[j]``
+    is the number of whole boxes per side of the measured region (the geometric mean
+    over the axes; ``n / s`` when the box side divides the image side ``n``);
+    ``stderr[i]`` is the standard error of the slope D_q.
     """
 
     q: np.ndarray
@@ -213,6 +225,8 @@ class GeneralizedDimensionsResult:
     entropies: np.ndarray
     intercepts: np.ndarray
     r2: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    boxes: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    stderr: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def dimension(self, q):
         """D_q for one of the computed orders."""
@@ -222,7 +236,7 @@ class GeneralizedDimensionsResult:
         return float(self.dimensions[hits[0]])
 
     def plot(self, ax=None, *, kind="spectrum"):
-        """``kind="spectrum"``: D_q against q; ``"fits"``: H_q against log2(1/s) per q."""
+        """``kind="spectrum"``: D_q against q; ``"fits"``: H_q against log2(boxes per side)."""
         from ._plot import axes, fit_plot
 
         ax = axes(ax)
@@ -233,11 +247,12 @@ class GeneralizedDimensionsResult:
             return ax
         if kind != "fits":
             raise ValueError("kind must be 'spectrum' or 'fits'")
-        x = -np.log2(self.sizes.astype(np.float64))
+        x = np.log2(self.boxes)
         for qi, d, h, b in zip(self.q, self.dimensions, self.entropies, self.intercepts,
                                strict=True):
-            fit_plot(ax, x, h, d, b, xlabel="scale  log2(1/s)", ylabel="Rényi entropy (bits)",
-                     label=f"q = {qi:g}: D = {d:.3f}")
+            fit_plot(ax, x, h, d, b,
+                     xlabel="scale  log2(L/s)  (whole boxes per side)",
+                     ylabel="Rényi entropy $H_q$ (bits)", label=f"q = {qi:g}: D = {d:.3f}")
         ax.legend(fontsize="small")
         return ax
 
@@ -246,10 +261,11 @@ def generalized_dimensions(image, q, *, sizes=None):
     """Generalized (Rényi) dimensions D_q of a non-negative mass distribution.
 
     The image is a mass distribution (a boolean mask is a uniform mass on its True
-    pixels). For each box side s the masses of the s-boxes, normalized to
-    probabilities p_i, give the Rényi entropy H_q(s) = log2(sum p_i^q) / (1 - q)
-    (Shannon for q = 1, log2 of the occupied boxes for q = 0), and D_q is the slope of
-    H_q against log2(1/s) (notebook Definition 7).
+    pixels). For each box side s the image is covered with the whole s-boxes of a grid
+    from the origin; their masses, normalized to probabilities p_i, give the Rényi
+    entropy H_q(s) = log2(sum p_i^q) / (1 - q) (Shannon for q = 1, log2 of the occupied
+    boxes for q = 0), and D_q is the slope of H_q against log2(L/s), L/s being the
+    number of whole boxes per side (notebook Definitions 6 and 7).
 
     Parameters
     ----------
@@ -258,19 +274,44 @@ def generalized_dimensions(image, q, *, sizes=None):
     q : float or sequence of float
         Orders; any real numbers (negative orders weight the sparse boxes).
     sizes : sequence of int, optional
-        Box sides in pixels, as :func:`box_counting_dimension`.
+        Box sides in pixels, at most the shorter side. Default: powers of two up to a
+        quarter of the shorter side, as :func:`box_counting_dimension`.
 
     Returns
     -------
     GeneralizedDimensionsResult
         ``.q``, ``.dimensions`` (one per q), ``.sizes``, ``.entropies``
-        (len(q) x len(sizes), bits), ``.intercepts``, ``.r2``, ``.plot()``.
+        (len(q) x len(sizes), bits), ``.intercepts``, ``.r2``, ``.boxes``, ``.stderr``,
+        ``.plot()``.
 
     Notes
     -----
     D_0 is the box-counting dimension of the support, D_1 the information dimension,
-    D_2 the correlation dimension. D_q is non-increasing in q, and constant for a
-    uniform mass on a self-similar set (a filled square gives 2 for every q).
+    D_2 the correlation dimension. In the limit of fine boxes D_q does not increase
+    with q, and it is constant for a uniform mass on a self-similar set (a filled square
+    gives 2 for every q). For a deterministic multiplicative cascade that splits the
+    mass of every box among its 2^d halves with weights p_k, H_q grows by exactly
+    log2(sum_k p_k^q) / (1 - q) bits per halving of s, so D_q is that number at every
+    scale (the binomial measure p, 1 - p in 1-D; Halsey et al., Phys. Rev. A 33, 1141,
+    1986). Both are exact here, for every q.
+
+    Only whole boxes are used: a partial box at the far edge holds less mass only because
+    it is cut, and counting it made a uniform 100 x 100 square give D_0 = 1.92 < D_2 =
+    1.98 instead of 2 for every q. The measured region is the origin corner whose sides
+    are multiples of the least common multiple of ``sizes`` (96 x 96 of that square for
+    boxes 1 .. 16), the same region at every scale; when that multiple exceeds the
+    shorter side, each scale drops its own strip of partial boxes and the fit uses
+    the number of whole boxes per side of its region. (:func:`box_counting_dimension`
+    covers the set, so it counts the partial boxes.)
+
+    The slope is fitted over the given scales, so at finite resolution D_q estimates
+    the limit and can break the ordering, within ``stderr``, where the measure is not
+    self-similar over those scales (the camera image: D_4 - D_2 = 0.0017, standard
+    errors 0.0035). A uniform mass on a thresholded photograph is the classic case: at
+    s = 1 every pixel of the set weighs the same, so all H_q agree, while at coarse s the
+    boxes on the set's boundary are partly filled; D_q then rises towards the set's
+    area dimension 2 as q grows (D_infinity is exactly 2 for any set with a full box at
+    every scale), although every D_q of a set with positive area is 2 in the limit.
 
     Examples
     --------
@@ -289,14 +330,29 @@ def generalized_dimensions(image, q, *, sizes=None):
     total = float(xp.sum(mass))
     if not total > 0 or not math.isfinite(total):
         raise ValueError("the image has no mass (all zero); nothing to measure")
-    sizes = _check_sizes(sizes, tuple(image.shape))
+    shape = tuple(int(n) for n in image.shape)
+    sizes = _check_sizes(sizes, shape)
+    if int(sizes.max()) > min(shape):
+        raise ValueError(f"sizes must be at most the shorter side {min(shape)}: masses are "
+                         "measured in whole boxes")
     entropies = np.empty((qs.size, sizes.size), dtype=np.float64)
+    boxes = np.empty(sizes.size, dtype=np.float64)
+    common = math.lcm(*(int(s) for s in sizes))
+    if common <= min(shape):  # one region tiled by whole boxes at every scale
+        mass = mass[tuple(slice(0, (n // common) * common) for n in shape)]
+        shape = tuple(int(n) for n in mass.shape)
     for j, s in enumerate(sizes):
-        boxes = _box_reduce(xp, mass, int(s), lambda v, ax: xp.sum(v, axis=ax)) / total
-        p = xp.reshape(boxes, (-1,))
+        s = int(s)
+        boxes[j] = math.prod(n // s for n in shape) ** (1.0 / len(shape))
+        m = _whole_box_masses(xp, mass, s)
+        whole = float(xp.sum(m))
+        if not whole > 0:
+            raise ValueError(f"no mass in the whole {s}-pixel boxes (all of it lies in the "
+                             "partial boxes at the far edges); use other sizes")
+        p = xp.reshape(m, (-1,)) / whole
         for i, qi in enumerate(qs):
             entropies[i, j] = _renyi_bits(xp, p, float(qi))
-    x = -np.log2(sizes.astype(np.float64))
+    x = np.log2(boxes)
     fits = [_linear_fit(x, entropies[i]) for i in range(qs.size)]
     return GeneralizedDimensionsResult(
         q=qs,
@@ -305,6 +361,8 @@ def generalized_dimensions(image, q, *, sizes=None):
         entropies=entropies,
         intercepts=np.asarray([f[1] for f in fits]),
         r2=np.asarray([f[2] for f in fits]),
+        boxes=boxes,
+        stderr=np.asarray([f[3] for f in fits]),
     )
 
 

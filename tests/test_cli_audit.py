@@ -88,6 +88,7 @@ BAD = [
     (["fractal", "b.npy", "--threshold", "0.3"], "drop --threshold"),
     (["fractal", "g.png", "--q", "inf"], "--q must be"),
     (["fractal", "g.png", "--sizes", "3"], "--sizes needs"),
+    (["fractal", "g.png", "--sizes", "1,2,45"], "larger than the shorter side 40"),
     # ising
     (["ising", "--size", "3x3", "--sweeps", "2", "--beta", "1", "-o", "i.gif"], "even sides"),
     (["ising", "f.npy", "--sweeps", "2", "--beta", "1", "-o", "i.gif"], "not .npy"),

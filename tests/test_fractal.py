@@ -128,3 +128,77 @@ def test_cli_fractal(tmp_path, capsys):
     table = [r for r in (tmp_path / "f.csv").read_text().splitlines() if not r.startswith("#")]
     assert table[0].startswith("size,count,H_q0_bits")  # after the provenance # lines
     assert main(["fractal", str(src), "-o", str(tmp_path / "f.txt")]) == 2
+
+
+def _binomial(p, levels):
+    """The deterministic binomial measure: each interval's mass splits p : 1 - p."""
+    m = np.ones(1)
+    for _ in range(levels):
+        m = np.ravel(np.column_stack([p * m, (1 - p) * m]))
+    return m
+
+
+def test_binomial_measure_exact_dq(xp):
+    # Halsey et al. (1986): H_q grows by log2(p^q + (1-p)^q) / (1 - q) bits per halving,
+    # so D_q is exactly that for every q (the Shannon limit at q = 1).
+    p = 0.3
+    qs = np.array([-4, -1, 0, 0.5, 1, 2, 3, 8])
+    r = generalized_dimensions(xp.asarray(_binomial(p, 12)), qs)
+    h1 = -(p * math.log2(p) + (1 - p) * math.log2(1 - p))
+    exact = [h1 if q == 1 else math.log2(p**q + (1 - p) ** q) / (1 - q) for q in qs]
+    np.testing.assert_allclose(r.dimensions, exact, atol=1e-9)
+    assert np.all(np.diff(r.dimensions) < 0)
+    np.testing.assert_allclose(r.r2, 1.0)
+    np.testing.assert_allclose(r.stderr, 0.0, atol=1e-9)  # exactly linear: no fit error
+
+
+def test_self_similar_sets_same_dq_for_every_q(xp):
+    qs = [-3, -1, 0, 0.5, 1, 2, 5]
+    d = generalized_dimensions(xp.asarray(carpet(5)), qs, sizes=[1, 3, 9, 27]).dimensions
+    np.testing.assert_allclose(d, math.log(8) / math.log(3), atol=1e-9)
+    d = generalized_dimensions(xp.asarray(triangle(8)), qs).dimensions
+    np.testing.assert_allclose(d, math.log(3) / math.log(2), atol=1e-9)
+
+
+def test_partial_edge_boxes_do_not_make_dq_increase(xp):
+    # Zero-padded partial boxes at the far edges used to look like sparse boxes: a uniform
+    # 100 x 100 square gave D_0 = 1.92 < D_1 = 1.96 < D_2 = 1.98 instead of 2 for every q.
+    qs = [-2, 0, 1, 2, 4]
+    for shape in [(100, 100), (172, 448), (303,), (40, 50, 60)]:
+        r = generalized_dimensions(xp.asarray(np.ones(shape)), qs)
+        np.testing.assert_allclose(r.dimensions, len(shape), atol=1e-9)
+    # the Sierpinski triangle in a 300 x 300 canvas, boxes 1..64 that do not divide 300
+    canvas = np.zeros((300, 300), bool)
+    canvas[:256, :256] = triangle(8)
+    d = generalized_dimensions(xp.asarray(canvas), qs).dimensions
+    np.testing.assert_allclose(d, math.log2(3), atol=1e-9)
+    with pytest.raises(ValueError, match="shorter side"):
+        generalized_dimensions(np.ones((16, 64)), [1], sizes=[2, 32])
+
+
+def test_cli_fractal_dq_is_the_image_mass_and_non_increasing(tmp_path, capsys):
+    import re
+
+    from gpuent.cli import main
+
+    # a 2-D cascade (weights 0.1, 0.2, 0.3, 0.4) as the image; the threshold makes the set
+    p = np.array([[0.1, 0.2], [0.3, 0.4]])
+    m = np.ones((1, 1))
+    for _ in range(8):
+        m = np.kron(m, p)
+    np.save(tmp_path / "cascade.npy", m)
+    qs = [-1, 0, 1, 2, 3]
+    assert main(["fractal", str(tmp_path / "cascade.npy"), "--threshold", str(np.median(m)),
+                 "--q=" + ",".join(map(str, qs))]) == 0
+    line = capsys.readouterr().out
+    assert "the image as a mass" in line
+    got = [float(v) for v in re.findall(r"D_-?[\d.]+ = (-?[\d.]+)", line)]
+    exact = [-(p * np.log2(p)).sum() if q == 1 else np.log2((p**q).sum()) / (1 - q) for q in qs]
+    np.testing.assert_allclose(got, exact, atol=1e-4)
+    assert np.all(np.diff(got) < 0)
+    # a photograph: D_0 >= D_1 >= D_2 (the thresholded set's uniform mass gave 1.91 < 1.95 < 1.96)
+    skdata = pytest.importorskip("skimage.data")
+    np.save(tmp_path / "camera.npy", skdata.camera())
+    assert main(["fractal", str(tmp_path / "camera.npy"), "--threshold", "100"]) == 0
+    got = [float(v) for v in re.findall(r"D_\d = ([\d.]+)", capsys.readouterr().out)]
+    assert len(got) == 3 and got[0] >= got[1] >= got[2]

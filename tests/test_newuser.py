@@ -8,6 +8,7 @@ reading of the files written, and exact values (log2 of the number of levels).
 from __future__ import annotations
 
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -479,3 +480,41 @@ def test_base_e_means_nats(tmp_path, capsys):
 
     assert _base("e") == math.e and _base("10") == 10.0
     assert unit_name(_base("e")) == "nats" and unit_name(2.718281828) == "nats"
+
+
+def test_fractal_fit_png_is_large_and_labelled(gray_png, tmp_path, capsys, monkeypatch):
+    # the fit.png was 544 x 256 px with 9-pt titles, an unlabelled legend range and no units
+    pytest.importorskip("matplotlib")
+    from gpuent import _plot
+
+    figures = []
+    real = _plot.save_figure
+
+    def keep(fig, path, **kw):
+        figures.append([(ax.get_xlabel(), ax.get_ylabel(), ax.get_legend()) for ax in fig.axes])
+        real(fig, path, **kw)
+
+    monkeypatch.setattr(_plot, "save_figure", keep)
+    out = tmp_path / "fit.png"
+    code, _, err = _run(["fractal", gray_png, "--threshold", "100", "-o", out], capsys)
+    assert code == 0, err
+    with Image.open(out) as im:
+        assert im.width >= 1400 and im.height >= 500
+    (axes,) = figures
+    labels = [a for a in axes if a[0]]
+    assert ("box side s (pixels, log scale)", "boxes holding the set, N(s) (log scale)") == \
+        labels[0][:2]
+    legend = " ".join(t.get_text() for t in labels[0][2].get_texts())
+    assert re.search(r"D = \d\.\d{3} ± \d\.\d{3}\n +fit over s = 1-\d+ px, R² = ", legend)
+    assert labels[1][:2] == ("order q", "generalized dimension $D_q$")
+
+
+def test_readme_block_map_example_holds():
+    from skimage import data
+
+    text = (ROOT / "README.md").read_text()
+    assert "**number of parts** per axis, not a block size" in text
+    m = ge.block_map(data.camera(), "entropy", (4, 8))
+    assert m.shape == (4, 8)
+    assert m[0, 0] == ge.intensity_entropy(data.camera()[:128, :64])
+    assert [len(p) for p in np.array_split(np.arange(512), 3)] == [171, 171, 170]

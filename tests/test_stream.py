@@ -154,3 +154,97 @@ def test_peak_memory_is_bounded(tmp_path):
     assert big - small < 40 * 1024, (small, big)
     out = zarr.open_array(str(tmp_path / "b.zarr"), mode="r")
     assert out.shape == (4000, 4000) and np.isfinite(out[:8, :8]).all()
+
+
+def _span(emap):
+    return f"({emap.min():.3g}..{emap.max():.3g} bits)"
+
+
+@pytest.mark.parametrize("out", ["o.zarr", "o.tif", "o.npy"])
+@pytest.mark.parametrize("scheduler", [None, "threads"])
+def test_cli_streamed_summary_has_the_value_range(inputs, img, out, scheduler, tmp_path, capsys):
+    argv = ["entropy", str(inputs / "a.zarr"), "-r", "2", "--tile", "48", "-o", str(tmp_path / out)]
+    assert main(argv + (["--scheduler", scheduler] if scheduler else [])) == 0
+    line = capsys.readouterr().out
+    assert f"entropy map {_span(ge.local_entropy(img, 2))}, streamed in 16 48-pixel tiles" in line
+
+
+def test_cli_resumed_summary_counts_the_earlier_tiles(inputs, img, tmp_path, capsys):
+    from gpuent._resume import fingerprint
+
+    src, out = inputs / "a.npy", tmp_path / "r.zarr"
+    emap = ge.local_entropy(img, 2)
+    head = fingerprint(src, img.shape, img.dtype, (64, 64), radius=2, footprint=None,
+                       mode="clip", bins=None, base=2.0, estimator="plugin", backend=None)
+    sink = create_sink(out, img.shape, (64, 64), fingerprint=head)  # then "killed"
+    hi = np.unravel_index(np.argmax(emap), emap.shape)  # the maximum lies in a done tile
+    done = tuple((int(i) // 64 * 64, min(n, int(i) // 64 * 64 + 64))
+                 for i, n in zip(hi, emap.shape))
+    sink(done, emap[done[0][0]:done[0][1], done[1][0]:done[1][1]])
+    capsys.readouterr()
+    assert main(["entropy", str(src), "-r", "2", "--tile", "64", "-o", str(out), "--resume"]) == 0
+    line = capsys.readouterr().out
+    assert "1 tiles were already done" in line and _span(emap) in line
+    assert "streamed in 9 64-pixel tiles" in line
+    assert np.array_equal(_load(out), emap)
+    del sink
+
+
+def test_cli_small_zarr_to_a_picture_and_big_one_refused(inputs, img, tmp_path, capsys,
+                                                         monkeypatch):
+    from gpuent.commands import entropy as cmd
+
+    png = tmp_path / "z.png"
+    assert main(["entropy", str(inputs / "a.zarr"), "-r", "2", "-o", str(png)]) == 0
+    assert png.is_file() and _span(ge.local_entropy(img, 2))[:-1] in capsys.readouterr().out
+    monkeypatch.setattr(cmd, "STREAM_PIXELS", img.size - 1)
+    assert main(["entropy", str(inputs / "a.zarr"), "-o", str(tmp_path / "big.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gpuent: error: ") and err.count("\n") == 1
+    assert "too big to read whole" in err and ".zarr, .ome.zarr, a tiled .tif" in err
+    assert not (tmp_path / "big.png").exists()
+
+
+def test_cli_distributed_exits_quietly(inputs, img, tmp_path):
+    # a local cluster's workers used to outlive the scheduler at exit: "Worker process still
+    # alive after 4.0 seconds, killing" and heartbeat tracebacks on stderr (4 runs in 4)
+    pytest.importorskip("distributed")
+    out = tmp_path / "d.zarr"
+    proc = subprocess.run(
+        [sys.executable, "-m", "gpuent", "entropy", str(inputs / "a.zarr"), "-r", "2",
+         "--tile", "64", "--scheduler", "distributed", "--workers", "2", "-o", str(out)],
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert f"entropy map {_span(ge.local_entropy(img, 2))}" in proc.stdout
+    assert np.array_equal(_load(out), ge.local_entropy(img, 2))
+
+
+def test_cli_distributed_ctrl_c_stops_without_worker_tracebacks(tmp_path):
+    # a terminal's Ctrl-C reaches the whole process group: the workers died with
+    # KeyboardInterrupt tracebacks while gpuent was closing them
+    import os
+    import signal
+    import time
+
+    pytest.importorskip("distributed")
+    _tiled_tiff(tmp_path / "in.tif", 1024)
+    out = tmp_path / "o.zarr"
+    journal = tmp_path / ".o.zarr.partial.tiles"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gpuent", "entropy", str(tmp_path / "in.tif"), "-r", "30",
+         "--tile", "128", "--scheduler", "distributed", "--workers", "2", "-o", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if journal.exists() and journal.read_text().count("\n") >= 2:  # head + a tile
+            break
+        time.sleep(0.05)
+    if proc.poll() is not None:
+        pytest.skip("the map was done before the interrupt (a very fast machine)")
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "KeyboardInterrupt" not in err
+    assert err.rstrip().endswith("gpuent: interrupted")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.tif"]

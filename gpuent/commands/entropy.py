@@ -263,23 +263,43 @@ def _prepared_so_far():
     return numba_side.preparation_seconds() if numba_side else 0.0
 
 
+#: the output formats a streamed map can be written to (said in the errors)
+_STREAM_OUT_WORDS = ".zarr, .ome.zarr, a tiled .tif or .npy"
+
+
 def _streamed(args, out) -> bool:
+    """Whether the map is streamed in tiles (then ``out`` must be a format that streams).
+
+    A .zarr input small enough for memory (at most ``STREAM_PIXELS``) is read whole when
+    the output is a picture; a bigger one, or --tile/--scheduler, needs a streamed output.
+    """
     src = Path(args.input)
     if src.suffix.lower() not in _STREAM_IN:
         if args.tile or args.scheduler:
             raise CLIError(f"--tile/--scheduler need a .tif, .npy or .zarr input, not {src.name}")
         return False
-    if out.suffix.lower() == ".zarr" or src.suffix.lower() == ".zarr" or args.tile \
-            or args.scheduler:
-        if out.suffix.lower() not in _STREAM_OUT:
-            raise CLIError(f"a streamed map is written to .zarr, .tif or .npy, not {out.name}")
+    out_streams = out.suffix.lower() in _STREAM_OUT
+    if args.tile or args.scheduler or out.suffix.lower() == ".zarr":
+        if not out_streams:
+            raise CLIError(f"--tile/--scheduler stream the map in tiles, which is written to "
+                           f"{_STREAM_OUT_WORDS}, not {out.name}")
         return True
-    if out.suffix.lower() not in _STREAM_OUT:
-        return False
+    if not out_streams and src.suffix.lower() != ".zarr":
+        return False  # a picture of a TIFF or .npy: read whole, as any image
     from ..io import open_source
 
     source = open_source(src)
-    return int(np.prod(source.shape)) > STREAM_PIXELS
+    big = int(np.prod(source.shape)) > STREAM_PIXELS
+    if src.suffix.lower() == ".zarr":
+        if out_streams:
+            return True
+        if big:
+            size = "x".join(str(n) for n in source.shape)
+            raise CLIError(f"{src.name} ({size}, {np.prod(source.shape) / 1e6:.0f} Mpix) is "
+                           f"too big to read whole for a {out.suffix} picture: its map is "
+                           f"streamed in tiles, written to {_STREAM_OUT_WORDS}")
+        return False
+    return out_streams and big
 
 
 def _run_streamed(args, out, extent, backend):
@@ -326,15 +346,19 @@ def _run_streamed(args, out, extent, backend):
         sink = create_sink(out, source.shape, tile, like=args.input, resume=args.resume,
                            fingerprint=stamp)
         done_before = len(getattr(sink, "done", ()))
+        span = _Range()
         if args.scheduler:
             from .._dask import run_dask
 
-            run_dask(source, sink, req, tile, scheduler=args.scheduler, address=args.address,
-                     workers=args.workers, progress=progress)
+            span.merge(*run_dask(source, sink, req, tile, scheduler=args.scheduler,
+                                 address=args.address, workers=args.workers, progress=progress))
         elif hasattr(sink, "write_tiles"):
-            sink.write_tiles(_tiff_order(source, req, tile, progress, device))
+            sink.write_tiles(span.watch(_tiff_order(source, req, tile, progress, device)))
         else:
-            stream_missing(source, sink, req, tile, progress=progress, device=device)
+            stream_missing(source, _Watched(sink, span), req, tile, progress=progress,
+                           device=device)
+        if done_before:  # the tiles of the killed run count too
+            span.merge(*_done_range(sink, tile))
         sink.commit()
     except BaseException:
         if sink is not None:
@@ -346,9 +370,69 @@ def _run_streamed(args, out, extent, backend):
         shape = "x".join(str(s) for s in source.shape)
         if done_before:
             print(f"resumed {out}: {done_before} tiles were already done", file=sys.stdout)
-        print(f"wrote {out}: {shape} entropy map, streamed in {side}-pixel tiles, "
-              f"in {seconds:.2f} s ({mpix / max(seconds, 1e-9):.3g} Mpix/s)", file=sys.stdout)
+        count = int(np.prod([-(-n // t) for n, t in zip(source.shape, tile)]))
+        tiles = f"{count} {side}-pixel tiles" if count > 1 else "one tile"
+        print(f"wrote {out}: {shape} entropy map ({span.text(_picture.unit_name(args.base))}), "
+              f"streamed in {tiles}, in {seconds:.2f} s "
+              f"({mpix / max(seconds, 1e-9):.3g} Mpix/s)", file=sys.stdout)
     return 0
+
+
+class _Range:
+    """Running min and max of the finite values of the tiles written (the summary line)."""
+
+    def __init__(self):
+        self.lo, self.hi = float("inf"), float("-inf")
+
+    def merge(self, lo, hi):
+        self.lo, self.hi = min(self.lo, lo), max(self.hi, hi)
+
+    def add(self, values):
+        from .._dask import finite_range
+
+        self.merge(*finite_range(values))
+
+    def watch(self, tiles):
+        for values in tiles:
+            self.add(values)
+            yield values
+
+    def text(self, unit):
+        if self.lo > self.hi:
+            return "all NaN: no pixel was counted"
+        return f"{self.lo:.3g}..{self.hi:.3g} {unit}"
+
+
+class _Watched:
+    """A sink whose tile writes also go through a :class:`_Range`."""
+
+    def __init__(self, sink, span):
+        self._sink, self._span = sink, span
+
+    def __call__(self, tile, values):
+        self._span.add(values)
+        self._sink(tile, values)
+
+    def __getattr__(self, name):
+        return getattr(self._sink, name)
+
+
+def _done_range(sink, tile):
+    """``(min, max)`` of the tiles a resumed run found done (read back one tile at a time)."""
+    from .._dask import finite_range
+    from .._stream import tiles_of
+
+    array = getattr(sink, "array", None)
+    if array is None:
+        return float("inf"), float("-inf")
+    from .._resume import is_done
+
+    lo, hi = float("inf"), float("-inf")
+    for t in tiles_of(tuple(array.shape), tile):
+        if is_done(sink, t):
+            a, b = finite_range(array[tuple(slice(a, b) for a, b in t)])
+            lo, hi = min(lo, a), max(hi, b)
+    return lo, hi
 
 
 def _tiff_order(source, req, tile, progress, device):

@@ -12,8 +12,8 @@ import numpy as np
 
 from ..cli import CLIError, check_output, finite
 
-HELP = ("box-counting dimension of an image's bright set (pixels above a threshold), and the "
-        "Renyi dimensions D_q of the image as a mass distribution")
+HELP = ("box-counting dimension of an image's bright set (pixels >= a threshold), and the "
+        "Renyi dimensions D_q of the image's pixel values as a mass distribution")
 
 
 def register(sub):
@@ -25,10 +25,12 @@ def register(sub):
                    help="comma-separated box sides in pixels (default powers of two up to a "
                         "quarter of the shorter side)")
     p.add_argument("--q", default="0,1,2", metavar="Q1,Q2,...",
-                   help="orders of the generalized dimensions of the image as a mass "
-                        "(default 0,1,2)")
+                   help="orders of the generalized dimensions of the image's pixel values as "
+                        "a mass (default 0,1,2); write negative orders as --q=-2,0,1,2")
     p.add_argument("-o", "--output", metavar="OUT",
-                   help="fit plot .png or .csv of the box counts; default: print only")
+                   help="figure .png/.pdf/.svg (the set, the box-counting fit, the D_q "
+                        "spectrum) or .csv (box counts of the set, H_q of the mass in bits); "
+                        "default: print only")
     p.add_argument("-q", "--quiet", action="store_true",
                    help="with -o, print nothing on success (without -o the result is printed)")
     p.set_defaults(func=run)
@@ -52,8 +54,33 @@ def _floats(text, name):
     return values
 
 
+def image_mass(image):
+    """``(mass, label)``: the image's pixel values as a non-negative mass for D_q.
+
+    NaN pixels weigh nothing; an image with negative values is shifted by its minimum
+    (and the label says so), a boolean image is a uniform mass on its True pixels.
+    """
+    image = np.asarray(image)
+    if image.dtype == bool:
+        return image, "the set as a uniform mass"
+    mass = image.astype(np.float64)
+    mass[~np.isfinite(mass)] = np.nan
+    lo = np.nanmin(mass)
+    label = "the image as a mass"
+    if lo < 0:
+        mass = mass - lo
+        label = f"the image minus its minimum {lo:g} as a mass"
+    return np.nan_to_num(mass, nan=0.0), label
+
+
 def analyse(image, threshold=None, sizes=None, q=(0, 1, 2)):
-    """``(mask, threshold, box-counting result, generalized-dimensions result)``."""
+    """``(mask, threshold, box-counting result, generalized-dimensions result, mass label)``.
+
+    The box-counting dimension is the thresholded set's; the generalized dimensions D_q
+    are those of the image's pixel values as a mass distribution (a uniform mass on a
+    thresholded set has no multifractal content at the pixel scale: every D_q of a set
+    with positive area is 2, and the finite-scale fits only rise towards it with q).
+    """
     from ..fractal import box_counting_dimension, generalized_dimensions
 
     image = np.asarray(image)
@@ -71,34 +98,81 @@ def analyse(image, threshold=None, sizes=None, q=(0, 1, 2)):
             raise CLIError(f"no pixel is >= {threshold:g} (the image's maximum is "
                            f"{np.nanmax(image):g}); pass a lower --threshold")
     box = box_counting_dimension(mask, sizes=sizes)
-    gen = generalized_dimensions(mask, list(q), sizes=box.sizes)
-    return mask, threshold, box, gen
+    mass, label = image_mass(image)
+    if not mass.any():
+        mass, label = mask, "the set as a uniform mass (the image has no mass)"
+    gen = generalized_dimensions(mass, list(q), sizes=box.sizes)
+    return mask, threshold, box, gen, label
 
 
-def fit_figure(panels, path, *, suptitle=None):
-    """One row: for each ``(title, mask, BoxCountingResult)`` the mask; then all fits; D_q."""
+def fit_figure(panels, path, *, suptitle=None, spectrum=None):
+    """One row: for each ``(title, mask, BoxCountingResult)`` the set; then all box-counting
+    fits on log-log axes in pixels; then, with ``spectrum=(GeneralizedDimensionsResult,
+    what)``, the D_q spectrum. Large fonts: the picture is read on a screen or a slide."""
     from .._plot import pyplot, save_figure
 
     plt = pyplot(headless=True)
     n = len(panels)
-    fig, axs = plt.subplots(1, n + 1, figsize=(2.6 * n + 4.2, 3.2), layout="constrained",
-                            gridspec_kw={"width_ratios": [1] * n + [1.7]})
-    fit_ax = axs[-1]
-    for ax, (title, mask, res) in zip(axs[:-1], panels, strict=True):
-        shown = title
-        if np.ndim(mask) == 3:  # a volume's set: show its middle plane (D is the volume's)
-            mask = np.asarray(mask)[len(mask) // 2]
-            shown = f"{title} (middle plane)"
-        ax.imshow(mask, cmap="gray_r", interpolation="nearest")
-        ax.set_title(shown, fontsize=9)
-        ax.set_axis_off()
-        res.plot(fit_ax)
-        fit_ax.lines[-2].set_label(f"{title}: D = {res.dimension:.3f}")
-    fit_ax.legend(fontsize="x-small", loc="upper left")
-    fit_ax.set_title("box counting: ln N vs ln(1/s)", fontsize=9)
-    if suptitle:
-        fig.suptitle(suptitle, fontsize=10)
-    save_figure(fig, path)
+    extra = spectrum is not None
+    ratios = [1] * n + [1.8] + ([1.3] if extra else [])
+    with plt.rc_context({"font.size": 13, "axes.titlesize": 14, "axes.labelsize": 13,
+                         "legend.fontsize": 11, "xtick.labelsize": 12, "ytick.labelsize": 12}):
+        size = (3.6 * n + 6.4 + 4.6 * extra, 5.2 + 0.45 * n)
+        fig, axs = plt.subplots(1, len(ratios), figsize=size,
+                                layout="constrained", gridspec_kw={"width_ratios": ratios})
+        fit_ax = axs[n]
+        sizes_seen = set()
+        for ax, (title, mask, res) in zip(axs[:n], panels, strict=True):
+            shown = title
+            if np.ndim(mask) == 3:  # a volume's set: show its middle plane (D is the volume's)
+                mask = np.asarray(mask)[len(mask) // 2]
+                shown = f"{title}\n(middle plane)"
+            if np.ndim(mask) == 1:
+                mask = np.asarray(mask)[None, :]
+            ax.imshow(mask, cmap="gray_r", interpolation="nearest")
+            ax.set_title(f"{shown}\n(set in black)")
+            ax.set_axis_off()
+            s = res.sizes.astype(np.float64)
+            sizes_seen.update(int(v) for v in res.sizes)
+            pts = fit_ax.loglog(s, res.counts, "o", ms=7)
+            ends = np.array([s.min(), s.max()])
+            fit_ax.loglog(ends, np.exp(res.intercept) * ends ** -res.dimension, "-",
+                          color=pts[0].get_color(), lw=1.5,
+                          label=f"{title}: D = {res.dimension:.3f} ± {res.stderr:.3f}\n"
+                                f"   fit over s = {int(s.min())}-{int(s.max())} px, "
+                                f"R² = {res.r2:.4f}")
+        ticks = []
+        for t in sorted(sizes_seen):  # no two labels closer than a factor 1.25 (8 and 9)
+            if not ticks or t >= 1.25 * ticks[-1]:
+                ticks.append(t)
+        fit_ax.set_xticks(ticks, [str(t) for t in ticks], minor=False)
+        fit_ax.minorticks_off()
+        fit_ax.set_xlabel("box side s (pixels, log scale)")
+        fit_ax.set_ylabel("boxes holding the set, N(s) (log scale)")
+        fit_ax.set_title(r"box counting: $N(s) \propto s^{-D}$")
+        fit_ax.grid(True, which="major", alpha=0.3)
+        fit_ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
+        if extra:
+            gen, what = spectrum
+            sp = axs[-1]
+            sp.errorbar(gen.q, gen.dimensions, yerr=gen.stderr, fmt="o-", ms=7, lw=1.5,
+                        color="C3", capsize=4, label="$D_q$ ± standard error of the fit")
+            sp.legend(loc="lower left")
+            for qi, d in zip(gen.q, gen.dimensions, strict=True):
+                sp.annotate(f"{d:.3f}", (qi, d), textcoords="offset points", xytext=(0, 9),
+                            ha="center", fontsize=11)
+            lo = float((gen.dimensions - gen.stderr).min())
+            hi = float((gen.dimensions + gen.stderr).max())
+            pad = max(0.05, 0.25 * (hi - lo))
+            sp.set_ylim(lo - pad, hi + pad)
+            sp.set_xlabel("order q")
+            sp.set_ylabel("generalized dimension $D_q$")
+            sizes = gen.sizes
+            sp.set_title(f"{what}\n(boxes {int(sizes.min())}-{int(sizes.max())} px)")
+            sp.grid(True, alpha=0.3)
+        if suptitle:
+            fig.suptitle(suptitle)
+        save_figure(fig, path, dpi=100)
 
 
 def run(args):
@@ -121,10 +195,16 @@ def run(args):
                        f"measure a dimension (at least 2 pixels a side)")
     if image.dtype == bool and args.threshold is not None:
         raise CLIError(f"{args.input} is a boolean mask: it is the set as is; drop --threshold")
-    mask, t, box, gen = analyse(image, args.threshold, sizes, qs)
+    if sizes and image.ndim >= 1 and max(sizes) > min(image.shape) >= 1:
+        raise CLIError(f"--sizes {max(sizes)} is larger than the shorter side "
+                       f"{min(image.shape)} of {args.input}: D_q is measured in whole boxes; "
+                       f"use box sides up to {min(image.shape)}")
+    mask, t, box, gen, mass_label = analyse(image, args.threshold, sizes, qs)
     if kind == "png":
         with atomic_path(out) as tmp:
-            fit_figure([(f"pixels >= {t:g}", mask, box)], tmp)
+            fit_figure([(f"pixels >= {t:g}", mask, box)], tmp,
+                       suptitle=f"{Path(args.input).name}: fractal dimensions",
+                       spectrum=(gen, f"$D_q$ of {mass_label}"))
     elif kind == "csv":
         header = ["size", "count"] + [f"H_q{q:g}_bits" for q in gen.q]
         rows = [[int(s), int(c), *gen.entropies[:, j].tolist()]
@@ -134,8 +214,9 @@ def run(args):
     if not args.quiet or out is None:
         dq = ", ".join(f"D_{q:g} = {d:.4f}" for q, d in zip(gen.q, gen.dimensions, strict=True))
         wrote = "" if out is None else f"wrote {out}: "
-        print(f"{wrote}threshold {t:g}: {int(mask.sum())} pixels; box-counting dimension "
-              f"{box.dimension:.4f} (R^2 = {box.r2:.4f}); {dq}", file=sys.stdout)
+        print(f"{wrote}set of pixels >= {t:g}: {int(mask.sum())} pixels, box-counting "
+              f"dimension {box.dimension:.4f} (R^2 = {box.r2:.4f}); {mass_label}: {dq}",
+              file=sys.stdout)
     return 0
 
 
