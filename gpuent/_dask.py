@@ -16,6 +16,8 @@ image's chunks; CuPy-backed chunks run the CUDA path.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ._stream import (
@@ -127,7 +129,10 @@ def graph_bytes(req, chunks):
     of the chunks each tile touches there, summed over its tiles.
     """
     from ._kernels.histogram.spec import boundary_index
+    from ._memory import check_allocation
 
+    tasks = math.prod(len(c) for c in chunks)  # refused before counting a huge graph's edges
+    check_allocation(tasks * TASK_BYTES, f"the Dask graph of {tasks} tasks", _CHUNK_HINT)
     ntasks = 1
     edges = 1
     index_per_axis = []
