@@ -216,6 +216,10 @@ def _prepare(image, radius, mode, dtype):
         radii = [min(int(r), max(int(n) - 1, 0)) for r, n in zip(radii, image.shape)]
     # float64 window sums, squares, counts, mean and variance, plus the output
     check_map(image.shape, bytes_per_pixel=56, what="a local mean/std map")
+    if mode != "clip":  # the boundary index maps and window counts: n + 2r entries per axis
+        entries = sum(int(n) + 2 * int(r) for n, r in zip(image.shape, radii))
+        check_allocation(8 * 3 * entries, f"the index maps of radius {max(radii)}",
+                         "use a smaller radius, or mode='clip' (its windows stop at the image)")
     kind = dtype_kind(image)
     if kind == "b":
         image = xp.astype(image, xp.uint8)

@@ -297,3 +297,10 @@ def test_gif_movie_refuses_before_keeping_too_many_frames(monkeypatch, tmp_path)
             for _ in range(100):
                 mw.append(frame)
     assert mw.count < 100 and not (tmp_path / "b.gif").exists()
+
+
+@pytest.mark.parametrize("func", [ge.local_mean, ge.local_std])
+def test_local_moments_refuse_an_overflowing_radius(func):
+    """Found by make fuzz: radius 2**63 - 1 in reflect mode overflowed int64 window counts."""
+    with pytest.raises(MemoryLimitError, match="index maps of radius 9223372036854775807"):
+        func(np.array([False]), 2**63 - 1, mode="reflect")
