@@ -110,6 +110,65 @@ def windowed(kind, image, *, radius=None, footprint=None, mode="clip", bins=None
     return _from_request(image, req, mask)
 
 
+#: estimated bytes of the graph per task, per dependency (a key and an origin per input
+#: chunk a task reads) and per index entry, while it is built and computed (Dask's
+#: optimized copies and the scheduler's state included): fitted to tracemalloc peaks of
+#: threaded computes of 2500-10000 tasks with 2e4-3e5 dependencies (5 KiB, 860 B), rounded up
+TASK_BYTES = 6144
+EDGE_BYTES = 1024
+INDEX_BYTES = 16
+_CHUNK_HINT = "rechunk into fewer, larger chunks (image.rechunk(...)) or use a smaller radius"
+
+
+def graph_bytes(req, chunks):
+    """Estimated bytes of the task graph of ``req`` over ``chunks`` (Dask's ``.chunks``).
+
+    A task reads every input chunk holding its tile plus halo, so small chunks and a
+    large radius multiply the dependencies (a chunk of 1 pixel with radius 100 reads
+    201 x 201 chunks). Counted per axis from the boundary map, without building
+    anything per task: the dependencies of the whole graph are the product over axes
+    of the chunks each tile touches there, summed over its tiles.
+    """
+    from ._kernels.histogram.spec import boundary_index
+    from ._memory import check_allocation
+
+    tasks = math.prod(len(c) for c in chunks)  # refused before counting a huge graph's edges
+    check_allocation(tasks * TASK_BYTES, f"the Dask graph of {tasks} tasks", _CHUNK_HINT)
+    ntasks = 1
+    edges = 1
+    index_per_axis = []
+    for n, r, c in zip(req.shape, req.radii, chunks):
+        starts = np.concatenate([[0], np.cumsum(c)]).astype(np.int64)
+        gmap = boundary_index(int(n), int(r), int(r), req.mode)
+        touched = 0
+        index = 0
+        for a, b in zip(starts[:-1], starts[1:]):
+            window = gmap[a:b + 2 * r]
+            inside = window[window >= 0]
+            if inside.size:
+                first = np.searchsorted(starts, inside, side="right") - 1
+                touched += int(np.unique(first).size)
+            index += int(inside.size) + int(window.size)
+        ntasks *= len(c)
+        edges *= touched
+        index_per_axis.append((index, len(c)))
+    index = sum(i * (ntasks // nc) for i, nc in index_per_axis)
+    return ntasks * TASK_BYTES + edges * EDGE_BYTES + index * INDEX_BYTES, ntasks, edges
+
+
+def check_graph(req, image, mask=None):
+    """Refuse a lazy map whose task graph, or whose largest chunk, would exceed the limit."""
+    from ._memory import check_allocation
+    from ._stream import _tile_path, check_tile
+
+    nbytes, ntasks, edges = graph_bytes(req, image.chunks)
+    check_allocation(nbytes, f"the Dask graph of {ntasks} tasks reading {edges} input chunks "
+                     "in all (chunks x halo)", _CHUNK_HINT)
+    largest = [max(c) for c in image.chunks]
+    check_tile(req, largest, np.dtype(image.dtype).itemsize, what="one Dask chunk",
+               hint=_CHUNK_HINT, path=_tile_path(req), mask=mask is not None)
+
+
 def _from_request(image, req, mask=None):
     """The lazy map of a resolved request: one task per output chunk (tile plus halo)."""
     import dask.array as da
@@ -117,6 +176,7 @@ def _from_request(image, req, mask=None):
 
     from ._backend import array_namespace
 
+    check_graph(req, image, mask)
     starts = [np.concatenate([[0], np.cumsum(c)]).astype(np.int64) for c in image.chunks]
     name = f"gpuent-{req.kind}-{req.token}"
     dsk = {}

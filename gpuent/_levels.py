@@ -78,6 +78,11 @@ def array_stats(xp, image, mask=None):
     def stats(need):
         if need == "int":
             return int(xp.min(image)), int(xp.max(image))
+        from ._memory import check_map
+
+        # NaN and finite masks, the float64 copy and its masked min/max temporaries
+        check_map(image.shape, bytes_per_pixel=26, what="the value range for binning",
+                  hint="give value_range=(lo, hi), or use a smaller image")
         valid = mask
         if dtype_kind(image) == "f":
             finite = xp.logical_not(xp.isnan(image))

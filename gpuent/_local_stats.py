@@ -23,7 +23,7 @@ import numpy as np
 
 from ._backend import array_namespace, choose_backend, is_numpy
 from ._kernels.histogram.spec import boundary_index, check_index_map
-from ._memory import check_map
+from ._memory import check_allocation, check_map, nbytes_of
 from ._validate import check_dtype, check_image, check_mode, check_radii, dtype_kind
 
 __all__ = ["BLOCK_STATS", "block_map", "local_mean", "local_std", "window_map"]
@@ -455,6 +455,11 @@ def _block_entropy(xp, image, bounds, blocks):
 
     lv = image_levels(xp, image)
     k = lv.nlevels
+    # the dense (blocks x levels) histogram: int64 counts, float64 copies in the entropy
+    cells = math.prod(blocks) * k
+    check_allocation(nbytes_of((cells,), 48),
+                     f"the level histograms of {math.prod(blocks)} blocks x {k} levels",
+                     "use fewer blocks, or fewer levels (e.g. an image quantized to uint8)")
     # block id of every pixel, in the image's namespace
     bid = None
     for axis, (b, nb) in enumerate(zip(bounds, blocks, strict=True)):
@@ -475,6 +480,30 @@ def _block_entropy(xp, image, bounds, blocks):
         counts = edges[1:] - edges[:-1]
     counts = xp.reshape(xp.astype(counts, xp.float64), (*blocks, k))
     return shannon_entropy(counts, base=2, axis=-1)
+
+
+def _itemsize(image):
+    try:
+        return int(np.dtype(str(image.dtype)).itemsize)
+    except TypeError:  # pragma: no cover - a dtype NumPy does not name
+        return 8
+
+
+#: peak temporaries per pixel of each block quantity (bytes): float64 copies and
+#: reshaped regions, bool/int64 planes; "entropy": levels, block ids and keys (int64)
+_BLOCK_BYTES_PER_PIXEL = {"any": 2, "all": 2, "count": 18, "sum": 16, "entropy": 64}
+_BLOCK_HINT = "use fewer or larger blocks, or a smaller image (crop or downsample it)"
+
+
+def _check_block_memory(image, name, blocks):
+    """Refuse a block map whose temporaries and output would exceed the memory limit."""
+    nblocks = math.prod(blocks)
+    if name is None:  # a callable per block: the float64 output and its copy
+        check_allocation(16 * nblocks, f"a block map of {nblocks} blocks", _BLOCK_HINT)
+        return
+    per_px = _BLOCK_BYTES_PER_PIXEL.get(name, 16 + _itemsize(image))
+    check_map(image.shape, bytes_per_pixel=per_px, table_bytes=16 * nblocks,
+              what=f"a block map ({name!r})", hint=_BLOCK_HINT)
 
 
 def block_map(image, func, blocks, *, dtype=None):
@@ -528,8 +557,9 @@ def block_map(image, func, blocks, *, dtype=None):
         return xp.astype(out, getattr(xp, want.name))
     xp, image = check_image(image, ndims=(1, 2, 3))
     blocks = _check_blocks(blocks, tuple(image.shape))
-    bounds = [_split_bounds(n, b) for n, b in zip(image.shape, blocks, strict=True)]
     name = _builtin_name(func)
+    _check_block_memory(image, name, blocks)
+    bounds = [_split_bounds(n, b) for n, b in zip(image.shape, blocks, strict=True)]
     if name is None:
         if not callable(func):
             raise TypeError("func must be a callable or the name of a built-in block quantity")
@@ -606,6 +636,9 @@ def window_map(image, func, radius, *, progress=None):
         raise TypeError("func must be a callable mapping a window (an array) to a number")
     radii = _radii(radius, image.ndim)
     shape = tuple(image.shape)
+    # the float64 map and its copy into the image's namespace (windows are views)
+    check_map(shape, bytes_per_pixel=16, what="a window map",
+              hint="use a smaller image (crop or downsample it)")
     total = int(np.prod(shape))
     if progress is None:
         progress = total > 100_000 and sys.stderr.isatty()

@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import re
 
-__all__ = ["MemoryLimitError", "available_memory", "check_allocation", "memory_limit",
-           "nbytes_of"]
+__all__ = ["MAP_HINT", "MemoryLimitError", "available_memory", "check_allocation",
+           "check_map", "memory_limit", "nbytes_of"]
 
 DEFAULT_SHARE = 0.5
 _UNITS = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
@@ -113,15 +113,17 @@ def check_allocation(nbytes, what: str, hint: str = "") -> int:
     return nbytes
 
 
-def check_map(shape, *, bytes_per_pixel, table_bytes=0, what="the map"):
+MAP_HINT = ("stream it tile by tile (gpuent entropy IN -o OUT.zarr), pass a Dask array, "
+            "or use a smaller image or window")
+
+
+def check_map(shape, *, bytes_per_pixel, table_bytes=0, what="the map", hint=MAP_HINT):
     """Refuse a whole-image computation whose working memory would exceed the limit.
 
     ``bytes_per_pixel`` is the peak of the temporaries per pixel (levels, masks,
     float64 intermediates, the output); ``table_bytes`` what does not scale with
-    the image (footprint offsets, histograms).
+    the image (footprint offsets, histograms); ``hint`` what to do instead.
     """
     return check_allocation(
         nbytes_of(shape, bytes_per_pixel) + int(table_bytes),
-        f"{what} of a {' x '.join(str(int(s)) for s in shape)} image",
-        "stream it tile by tile (gpuent entropy IN -o OUT.zarr), pass a Dask array, "
-        "or use a smaller image or window")
+        f"{what} of a {' x '.join(str(int(s)) for s in shape)} image", hint)

@@ -120,9 +120,11 @@ def stream_missing(source, sink, req, tile, *, progress=False, device=None):
     """
     from tqdm.auto import tqdm
 
-    from ._stream import tile_from_reader, tiles_of
+    from ._stream import _tile_path, check_tile, tile_from_reader, tiles_of
 
     dtype = np.dtype(source.dtype)
+    check_tile(req, tile, dtype.itemsize, what="a streamed tile",
+               hint="use a smaller tile (--tile) or radius", path=_tile_path(req, device))
 
     def read(slices):
         return np.asarray(source[slices])

@@ -55,7 +55,7 @@ from ._validate import (
 
 __all__ = ["MapRequest", "make_request", "tile_geometry", "compute_tile", "execute",
            "stream_map", "tiles_of", "proxy_array", "iter_tiles", "PATHS", "memory_budget",
-           "current_budget", "budget_tile"]
+           "current_budget", "budget_tile", "check_tile", "tile_bytes"]
 
 KINDS = ("entropy", "expected", "renyi")
 
@@ -549,6 +549,66 @@ def _region_bytes(req, tile_side, per_px):
     return int(np.prod(sides, dtype=np.float64)) * per_px
 
 
+def _threads():
+    import os
+
+    return max(1, min(64, os.cpu_count() or 1))
+
+
+#: the reference path's working memory on a tile, fitted to tracemalloc peaks of 2-D and
+#: 3-D tiles in every mode (56 B per region pixel, 22 B per padded pixel, 280 B per
+#: footprint pixel), rounded up: int64 count planes per region pixel, the padded levels
+#: and masks, and per footprint offset its window slices
+_REFERENCE_TILE = {"region": 64, "padded": 24, "offset": 320}
+
+
+def tile_bytes(req, tile_side, itemsize, *, path="cpu", mask=False, buffers=1):
+    """Estimated peak bytes of computing one tile of sides ``tile_side`` with its halo.
+
+    Counts the gathered region (the tile plus its halo on every axis, also in 3-D:
+    the source copy, its levels, the valid mask and the region-sized output the
+    kernels write), the tile's values and their conversion, the path's scratch (the
+    reference path's count planes over the region padded once more by the radius;
+    the CPU kernel's per-thread histograms and window rows), and the footprint's
+    offset tables. ``buffers=2`` for double buffering (the GPU stream's pinned host
+    buffers). ``tests/test_memory_bounds.py`` checks it against tracemalloc peaks.
+    """
+    per_px = int(itemsize) + 4 + 1 + 8 + (1 if mask else 0)
+    if req.kind == "renyi":
+        per_px += 8  # the float64 sums of powers before the logarithm
+    fp = int(np.count_nonzero(req.footprint))
+    sides = [min(int(n), int(t) + 2 * r) for n, t, r in zip(req.shape, tile_side, req.radii)]
+    region = math.prod(sides) * per_px
+    tables = 24 * fp
+    if path == "reference":
+        region += math.prod(sides) * _REFERENCE_TILE["region"]
+        region += math.prod(s + 2 * r for s, r in zip(sides, req.radii)) \
+            * _REFERENCE_TILE["padded"]
+        tables += _REFERENCE_TILE["offset"] * fp
+    elif path == "cpu":
+        tables += _threads() * (16 * int(req.nlevels) + 80 * fp)
+    tile = math.prod(min(int(n), int(t)) for n, t in zip(req.shape, tile_side))
+    values = tile * (8 + np.dtype(req.out_dtype).itemsize)
+    return int(buffers) * (region + values) + tables
+
+
+def _tile_path(req, device=None):
+    if device == "cuda":
+        return "cuda"
+    return "reference" if req.backend == "reference" else "cpu"
+
+
+def check_tile(req, tile_side, itemsize, *, what, hint, path="cpu", mask=False, buffers=1):
+    """Refuse tiles whose estimated memory (:func:`tile_bytes`) exceeds the memory limit."""
+    from ._memory import check_allocation
+
+    sides = [min(int(n), int(t)) for n, t in zip(req.shape, tile_side)]
+    need = tile_bytes(req, sides, itemsize, path=path, mask=mask, buffers=buffers)
+    halo = " x ".join(str(min(int(n), s + 2 * r)) for n, s, r in zip(req.shape, sides, req.radii))
+    return check_allocation(need, f"{what} of {' x '.join(map(str, sides))} pixels "
+                            f"(with its halo {halo})", hint)
+
+
 def budget_tile(req, per_px, budget):
     """The largest tile (halving its longest side) whose region fits ``budget`` bytes."""
     tile = [int(n) for n in req.shape]
@@ -633,6 +693,9 @@ def iter_tiles(source, req: MapRequest, tile, *, progress=False, device=None, si
     ``device="cuda"`` streams through the GPU with pinned double buffers on a separate
     copy stream (:mod:`gpuent._gpu_stream`): the same tiles, the same bits.
     """
+    check_tile(req, tile, np.dtype(source.dtype).itemsize, what="a streamed tile",
+               hint="use a smaller tile (--tile) or radius",
+               path=_tile_path(req, device), buffers=2 if device == "cuda" else 1)
     if device == "cuda":
         from ._gpu_stream import iter_tiles_gpu
 

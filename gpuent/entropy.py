@@ -18,6 +18,7 @@ from array_api_compat import device as device_of
 from ._backend import array_namespace, is_numpy, to_numpy
 from ._estimators import global_entropy
 from ._levels import image_levels
+from ._memory import check_allocation, check_map, nbytes_of
 from ._validate import check_base, check_estimator, check_image, dtype_kind
 
 __all__ = [
@@ -40,6 +41,10 @@ def _as_array(p, axis=-1):
     xp = array_namespace(p)
     if dtype_kind(p) not in "biuf":
         raise TypeError(f"p has dtype {p.dtype}; use real (non-complex) probabilities or counts")
+    # float64 copies: p, q = p / sum, log q, q log q, and bool planes (finite, q > 0)
+    check_allocation(nbytes_of(p.shape, 48),
+                     f"the entropy of a distribution of shape {tuple(int(n) for n in p.shape)}",
+                     "pass fewer or shorter distributions (e.g. a histogram instead of samples)")
     if not xp.isdtype(p.dtype, "real floating"):
         p = xp.astype(p, xp.float64)
     if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
@@ -203,8 +208,26 @@ def expected(p, f, *, axis=-1):
     return xp.sum(xp.where(pos, q * values, 0.0), axis=axis)
 
 
+def _levels_bytes_per_pixel(xp, image, bins, mask):
+    """Peak temporaries per pixel of :func:`_level_counts` (levels, masks, selections)."""
+    kind = dtype_kind(image)
+    if bins is not None or kind == "f":
+        per_px = 36  # float64 binning temporaries, int32 levels, NaN/valid masks, selection
+    elif kind == "b" or image.dtype == xp.uint8 or image.dtype == xp.uint16:
+        # the values are the levels: at most a uint8 copy of bool or a flattened copy
+        per_px = 2 if kind == "b" else 1
+        if mask is not None:
+            per_px += 2  # the selection of the counted pixels
+    else:
+        per_px = 10  # int32 levels, valid mask and selection
+    return per_px if is_numpy(xp) else per_px + 16  # int64 copy and its sort
+
+
 def _level_counts(image, bins, value_range, mask=None, nlevels=None):
     xp, image = check_image(image, ndims=(1, 2, 3, 4))
+    # the histogram itself is small (K <= 65536 levels); the per-pixel levels are not
+    check_map(image.shape, bytes_per_pixel=_levels_bytes_per_pixel(xp, image, bins, mask),
+              what="the intensity histogram", hint="use a smaller image (crop or downsample it)")
     lv = image_levels(xp, image, bins=bins, value_range=value_range, mask=mask, nlevels=nlevels)
     levels = lv.levels
     if lv.valid is not None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._backend import is_numpy
+from ._memory import check_allocation, nbytes_of
 from ._validate import ParameterTypeError, ParameterValueError, check_image, dtype_kind
 
 __all__ = [
@@ -93,6 +94,30 @@ def _pad_to_multiple(xp, a, s):
             kw = {} if dev is None or is_numpy(xp) else {"device": dev}
             a = xp.concat([a, xp.zeros(tuple(shape), dtype=a.dtype, **kw)], axis=axis)
     return a
+
+
+_SIZES_HINT = ("use box sizes that divide the image more evenly or fewer large sizes "
+               "(sizes=), or a smaller image")
+
+
+def _check_pyramid(shape, sizes, itemsize, what="box counting"):
+    """Refuse box sizes whose padded grids would exceed the memory limit.
+
+    A box side ``s`` pads every axis up to a multiple of ``s`` (a 10 x 100000 mask with
+    ``s = 100000`` is padded to 100000 x 100000), so the peak is set by the worst size:
+    the input copy, the padded grid and its concatenation temporaries (``itemsize``
+    each per padded pixel), and the box values with the temporaries of one order.
+    """
+    base = nbytes_of(shape, itemsize)
+    worst, worst_s = 0, None
+    for s in (int(v) for v in sizes):
+        padded = nbytes_of([-(-int(n) // s) * s for n in shape], itemsize)
+        boxes = nbytes_of([-(-int(n) // s) for n in shape], 40)
+        need = base + 2 * padded + boxes
+        if need > worst:
+            worst, worst_s = need, s
+    check_allocation(worst, f"{what} of a {' x '.join(str(int(n)) for n in shape)} image "
+                     f"(box side {worst_s})", _SIZES_HINT)
 
 
 def _box_reduce(xp, a, s, reduce):
@@ -177,9 +202,10 @@ def box_counting_dimension(mask, *, sizes=None):
     2.0
     """
     xp, mask = check_image(mask, ndims=(1, 2, 3), name="mask")
+    sizes = _check_sizes(sizes, tuple(mask.shape))
+    _check_pyramid(tuple(mask.shape), sizes, 1, what="box counting")  # bool grids
     if dtype_kind(mask) != "b":
         mask = mask != 0
-    sizes = _check_sizes(sizes, tuple(mask.shape))
     def occupied(s):
         boxes = _box_reduce(xp, mask, s, lambda v, ax: xp.any(v, axis=ax))
         return int(xp.sum(xp.astype(boxes, xp.int64)))
@@ -324,6 +350,10 @@ def generalized_dimensions(image, q, *, sizes=None):
     qs = np.asarray(q, dtype=np.float64).reshape(-1)
     if qs.size == 0 or not np.all(np.isfinite(qs)):
         raise ParameterValueError("{q} must be one or more finite real orders")
+    # the float64 masses and two bool planes (NaN, negative) of the checks below
+    check_allocation(nbytes_of(image.shape, 10), "the masses of a "
+                     f"{' x '.join(str(int(n)) for n in image.shape)} image",
+                     "use a smaller image (crop or downsample it)")
     mass = xp.astype(image, xp.float64)
     if bool(xp.any(xp.isnan(mass))) or bool(xp.any(mass < 0)):
         raise ValueError("the image must be a non-negative mass distribution without NaN")
@@ -335,6 +365,7 @@ def generalized_dimensions(image, q, *, sizes=None):
     if int(sizes.max()) > min(shape):
         raise ValueError(f"sizes must be at most the shorter side {min(shape)}: masses are "
                          "measured in whole boxes")
+    _check_pyramid(shape, sizes, 8, what="generalized dimensions")  # float64
     entropies = np.empty((qs.size, sizes.size), dtype=np.float64)
     boxes = np.empty(sizes.size, dtype=np.float64)
     common = math.lcm(*(int(s) for s in sizes))
@@ -449,6 +480,9 @@ def information_dimension(distribution, *, scales=None):
     if isinstance(distribution, (list, tuple)):
         distribution = np.asarray(distribution, dtype=np.float64)
     xp, p = check_image(distribution, ndims=(1,), name="distribution")
+    # float64 samples, their cumulative sum, and per scale the cell bounds and masses
+    check_allocation(nbytes_of(p.shape, 48), f"the information dimension of {p.shape[0]} "
+                     "samples", "use fewer samples (coarse-grain the distribution first)")
     p = xp.astype(p, xp.float64)
     if bool(xp.any(xp.isnan(p))) or bool(xp.any(p < 0)):
         raise ValueError("the distribution must be non-negative (probabilities or counts)")

@@ -187,6 +187,8 @@ def entropy_vs_blur(image, sigmas, *, relative=False, mode="reflect", bins=None,
     from .entropy import _intensity_entropy
 
     xp, image = check_image(image, ndims=(1, 2, 3))
+    # per sigma: the float64 blur with its input copy, the rounded copy and its levels
+    check_map(image.shape, bytes_per_pixel=40, what="an entropy-versus-blur curve")
     try:
         s = np.asarray(sigmas, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError):

@@ -280,6 +280,98 @@ def test_fractal(image, q, sizes):
     del out
 
 
+HUGE = 10**6
+
+
+def _proxy(shape, dtype):
+    """A read-only zero-stride array of ``shape`` (up to 10^12 pixels) that costs no memory."""
+    a = np.lib.stride_tricks.as_strided(np.ones(1, dtype), shape=shape, strides=(0,) * len(shape))
+    a.flags.writeable = False
+    return a
+
+
+def _huge_case(which, img, param):
+    from gpuent.napari._compute import MapRequest, local_map
+
+    flat = img.reshape(-1)[:max(1, img.shape[0] * img.shape[1])] if img.ndim == 2 else img
+    levels = {"bins": min(param, 65536), "value_range": (0.0, 1.0)} \
+        if img.dtype.kind == "f" else {}
+    return {
+        "block_map": lambda: gpuent.block_map(img, "mean", (min(param, img.shape[0]), 1)),
+        "block_entropy": lambda: gpuent.block_map(img, "entropy",
+                                                  tuple(min(param, n) for n in img.shape)),
+        "block_callable": lambda: gpuent.block_map(img, np.max,
+                                                   tuple(min(param, n) for n in img.shape)),
+        "window_map": lambda: gpuent.window_map(img, np.max, param),
+        "box_counting": lambda: gpuent.box_counting_dimension(img, sizes=[1, min(
+            param, max(img.shape))]),
+        "generalized": lambda: gpuent.generalized_dimensions(img, [0, 2], sizes=[1, min(
+            param, max(img.shape))]),
+        "information": lambda: gpuent.information_dimension(flat, scales=[1, 2]),
+        "intensity": lambda: gpuent.intensity_entropy(img, **levels),
+        "distribution": lambda: gpuent.intensity_distribution(img, **levels),
+        "shannon": lambda: gpuent.shannon_entropy(img),
+        "renyi": lambda: gpuent.renyi_entropy(img, 2.0),
+        "blur": lambda: gpuent.entropy_vs_blur(img, [param], **levels),
+        "local_entropy": lambda: gpuent.local_entropy(img, param, **levels),
+        "local_std": lambda: gpuent.local_std(img, param),
+        "local_binned": lambda: gpuent.local_entropy(img, param % 5, bins=8),  # range: stats
+        "gaussian_blur": lambda: gpuent.gaussian_blur(img, float(param)),
+        "dask": lambda: gpuent.local_entropy(_dask_zeros(img.shape, param), param % 7),
+        "napari": lambda: local_map(img, MapRequest("entropy", radius=param % 5,
+                                                    bins=levels.get("bins"),
+                                                    value_range=levels.get("value_range"))),
+        "frames": lambda: ising.Simulation(ising.torus((8, 8)), backend="reference").run(
+            param, beta=0.4, frames=1, record_every=0),
+    }[which]
+
+
+def _dask_zeros(shape, chunk):
+    import dask.array as da
+
+    return da.zeros(shape, dtype=np.uint8, chunks=max(1, min(chunk, 64)))
+
+
+@contextlib.contextmanager
+def _memory_limit(text):
+    old = os.environ.get("GPUENT_MEMORY_LIMIT")
+    os.environ["GPUENT_MEMORY_LIMIT"] = text
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["GPUENT_MEMORY_LIMIT"]
+        else:
+            os.environ["GPUENT_MEMORY_LIMIT"] = old
+
+
+@PROFILE
+@given(shape=st.tuples(st.sampled_from([1, 3, HUGE]), st.sampled_from([1, 3, HUGE])),
+       dtype=st.sampled_from([np.bool_, np.uint8, np.float32]),
+       which=st.sampled_from(["block_map", "block_entropy", "block_callable", "window_map",
+                              "box_counting", "generalized", "information", "intensity",
+                              "distribution", "shannon", "renyi", "blur", "local_entropy",
+                              "local_std", "local_binned", "gaussian_blur", "dask", "napari",
+                              "frames"]),
+       param=st.sampled_from([1, 2, 1000, HUGE, 10**9]))
+def test_huge_shapes_and_parameters_are_refused_before_allocating(shape, dtype, which, param):
+    """Up to 10^12-pixel images (zero-stride, no memory) and huge blocks, box sizes, radii,
+    sigmas, chunks and frame counts: refused with a ValueError (the memory limit, or a bad
+    parameter) or computed; never a MemoryError from an allocation or an OOM kill."""
+    if which == "dask":
+        pytest.importorskip("dask.array")
+    img = _proxy(shape, dtype)
+    with _memory_limit("8M"), _watchdog(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            _huge_case(which, img, param)()
+        except ALLOWED as exc:
+            assert str(exc)
+            event(f"{which}: {'memory limit' if 'memory limit' in str(exc) else 'refused'}")
+        else:
+            event(f"{which}: computed")
+
+
 @PROFILE
 @given(r=INTS, h=INTS, spec=st.sampled_from(["disk:2", "disk:-1", "square:x", "cube:1",
                                              "rectangle:3x5", "rectangle:2x2", "", "ball:99999",

@@ -21,7 +21,7 @@ import numpy as np
 from .._backend import to_numpy
 from ._registry import Format
 
-__all__ = ["FORMATS", "MOVIES", "MovieWriter"]
+__all__ = ["FORMATS", "FRAME_OVERHEAD", "MOVIES", "MovieWriter", "check_frames"]
 
 #: movie suffix -> encoder (Pillow's format name, or MP4 through imageio-ffmpeg)
 MOVIES = {".gif": "GIF", ".png": "PNG", ".apng": "PNG", ".webp": "WEBP", ".mp4": "MP4"}
@@ -47,6 +47,21 @@ def _format(path: Path) -> str:
         except ImportError:
             raise ValueError("MP4 needs imageio-ffmpeg: pip install gpuent[movie]") from None
     return fmt
+
+
+#: bytes a kept frame costs besides its pixels (the PIL image object and its header)
+FRAME_OVERHEAD = 1024
+
+
+def check_frames(count: int, shape, what: str) -> None:
+    """Refuse ``count`` uint8 frames of ``shape`` held in memory above the memory limit."""
+    from .._memory import check_allocation, nbytes_of
+
+    h, w = (int(n) for n in shape)
+    check_allocation(int(count) * (nbytes_of((h, w), 1) + FRAME_OVERHEAD),
+                     f"{int(count)} frames of {h} x {w} pixels kept in memory for {what}",
+                     "take fewer frames (a larger frames= interval, fewer sweeps), downscale "
+                     "them (downscale=k), or write an .mp4, which streams")
 
 
 class MovieWriter:
@@ -81,6 +96,20 @@ class MovieWriter:
         self._thread = threading.Thread(target=self._work, name="gpuent-movie", daemon=True)
         self._thread.start()
 
+    @property
+    def keeps_frames(self) -> bool:
+        """True for the formats whose frames stay in memory until :meth:`close` (all but MP4)."""
+        return self.format != "MP4"
+
+    def check_room(self, frames: int, shape) -> None:
+        """Refuse ``frames`` more frames of ``shape`` when the frames kept in memory (GIF,
+        APNG, WebP: all of them until :meth:`close`) would exceed the memory limit.
+
+        MP4 streams into the encoder (a bounded queue of frames): nothing to check.
+        """
+        if self.keeps_frames and frames > 0:
+            check_frames(self.count + int(frames), shape, f"a {self.format} movie")
+
     # -- producer side ------------------------------------------------------------------
     def append(self, frame) -> None:
         """Queue one frame (2-D uint8 array, all frames the same size; or an object with
@@ -99,6 +128,7 @@ class MovieWriter:
             self.size = f.shape
         elif f.shape != self.size:
             raise ValueError(f"frame shape {f.shape} differs from the first {self.size}")
+        self.check_room(1, f.shape)
         self.count += 1
         self._queue.put(f if pending else np.array(f, copy=True))
 

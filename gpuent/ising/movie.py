@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io._movies import FRAME_OVERHEAD, MovieWriter, _host, check_frames
 from ..io._movies import MOVIES as FORMATS
-from ..io._movies import MovieWriter, _host
 
-__all__ = ["FORMATS", "MovieWriter", "spins_to_frame", "write_movie"]
+__all__ = ["FORMATS", "FRAME_OVERHEAD", "MovieWriter", "check_frames", "spins_to_frame",
+           "write_movie"]
 
 
 def spins_to_frame(spins, downscale: int = 1) -> np.ndarray:

@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from .._backend import array_namespace, choose_backend
 from .._kernels.ising import FIXED_SCALE, philox_key, thresholds
 from .._kernels.ising.engines import open_engine
+from ..io._movies import MovieWriter, _format, check_frames
 from .models import IsingModel
-from .movie import MovieWriter
 from .schedules import as_schedule
 
 __all__ = ["Simulation", "Trace"]
@@ -211,6 +212,15 @@ class Simulation:
         downscale = int(downscale)
         if downscale < 1:
             raise ValueError(f"downscale must be >= 1, got {downscale}")
+        nframes_planned = sweeps // frames if frames else 0
+        if nframes_planned:  # frames kept in memory (a list, or a GIF/APNG/WebP writer)
+            fh, fw = (max(int(n) // downscale, 0) for n in self.model.shape)
+            if movie is None:
+                check_frames(nframes_planned, (fh, fw), "trace.frames")
+            elif isinstance(movie, MovieWriter):
+                movie.check_room(nframes_planned, (fh, fw))
+            elif _format(Path(movie)) != "MP4":
+                check_frames(nframes_planned, (fh, fw), f"the movie {Path(movie).name}")
         betas = as_schedule(beta).values(sweeps)
 
         own_writer = movie is not None and not isinstance(movie, MovieWriter)

@@ -231,6 +231,21 @@ def _strips(n: int, halo: int, wrap: bool):
     return [(a, min(n, a + step)) for a in range(0, n, step)]
 
 
+def _check_memory(image, req: MapRequest) -> None:
+    """Refuse a layer whose float32 map (and the bins' finite copy) exceeds the memory limit.
+
+    Each plane or strip is then checked by the gpuent function that computes it.
+    """
+    from gpuent._memory import check_map
+
+    per_px = 4  # the float32 map, allocated whole
+    if req.bins is not None and req.value_range is None and req.statistic not in ("std", "mean"):
+        per_px += 1 + np.dtype(str(image.dtype)).itemsize  # finite mask and finite values
+    check_map(image.shape, bytes_per_pixel=per_px, what="a map layer",
+              hint="open the data as a Dask or Zarr array (computed lazily, chunk by chunk), "
+              "or use a smaller image")
+
+
 def iter_map(image, req: MapRequest):
     """Compute the map of ``image`` (NumPy or CuPy) piece by piece.
 
@@ -252,6 +267,7 @@ def iter_map(image, req: MapRequest):
     """
     req.check(image.ndim)
     _check_levels(image, req)
+    _check_memory(image, req)
     value_range = _value_range(image, req)
     func = _plane_function(req, value_range)
     batch, _ = _batch_shape(image.shape, req)
