@@ -365,7 +365,7 @@ def generalized_dimensions(image, q, *, sizes=None):
     if int(sizes.max()) > min(shape):
         raise ValueError(f"sizes must be at most the shorter side {min(shape)}: masses are "
                          "measured in whole boxes")
-    _check_pyramid(shape, sizes, 8, what="generalized dimensions")  # float64
+    # whole boxes only: every scale's masses are at most the float64 masses checked above
     entropies = np.empty((qs.size, sizes.size), dtype=np.float64)
     boxes = np.empty(sizes.size, dtype=np.float64)
     common = math.lcm(*(int(s) for s in sizes))
