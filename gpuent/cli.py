@@ -63,7 +63,10 @@ def _option_spelling(args):
 
 
 def _error_message(exc, args) -> str:
-    if isinstance(exc, MemoryError):
+    from ._memory import MemoryLimitError
+
+    # a refusal before allocating already says what to do; a real MemoryError does not
+    if isinstance(exc, MemoryError) and not isinstance(exc, MemoryLimitError):
         return f"not enough memory ({exc or 'out of memory'}); try a smaller image or window"
     if isinstance(exc, OSError) and exc.strerror and exc.filename and \
             str(exc).startswith("[Errno"):

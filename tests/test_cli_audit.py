@@ -104,7 +104,7 @@ BAD = [
      "--schedule 'linear:-1:2'"),
     (["ising", "--sweeps", "2", "--schedule=-3", "-o", "i.gif"], "beta >= 0"),
     (["ising", "--size", "100000x100000", "--sweeps", "2", "--beta", "1", "-o", "i.gif"],
-     "not enough memory"),
+     "above the memory limit"),
     (["ising", "--sweeps", "2", "--beta", "1", "-o", "nodir/i.gif"], "cannot write"),
     # demo, no command
     (["demo", "-o", "g.png"], "not a folder"),
