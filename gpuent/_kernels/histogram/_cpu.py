@@ -258,16 +258,18 @@ def _slide_strided(flat, hist, inc, roff, col_map, pair_gl, pair_ge, pair_start,
                 s0 = _mv(hist, i, j, inc, s0)
                 s1 = _mv(hist, i + 1, j + 1, inc, s1)
                 s2 = _mv(hist, i + 2, j + 2, inc, s2)
-            for _ in range(cnt - 3):
+            dle = oe - ol
+            oend = ol + np.uint64(cnt - 3) * uw
+            while ol != oend:
                 ol += uw
-                oe += uw
                 i = np.uint64(flat[ol]) * _FOUR
-                j = np.uint64(flat[oe]) * _FOUR
+                j = np.uint64(flat[ol + dle]) * _FOUR
                 if not _SKIP or i != j:
                     s0 = _mv(hist, i, j, inc, s0)
                     s1 = _mv(hist, i + 1, j + 1, inc, s1)
                     s2 = _mv(hist, i + 2, j + 2, inc, s2)
                     s3 = _mv(hist, i + 3, j + 3, inc, s3)
+            oe = ol + dle
             ol += uw
             oe += uw
             i = np.uint64(flat[ol]) * _FOUR
