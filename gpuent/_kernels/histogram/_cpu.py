@@ -375,7 +375,7 @@ def _fast_lines(levels, first_line, last_line, lead_shape, lead_maps, lead_start
     ngroups = pair_gl.shape[0]
     npairs = pair_u.shape[0]
     flat = levels.reshape(levels.size)
-    uwidth = np.uint64(width)
+    uwidth = np.uint64(levels.shape[1])  # the row length in memory (>= width: padded)
     hist = np.zeros(4 * nlevels, np.uint32)
     coords = np.empty(lead_shape.shape[0], np.int64)
     rows = np.empty(lead_offs.shape[0], np.int64)
@@ -623,13 +623,32 @@ def kernel_levels(levels, valid):
     return levels.astype(np.int32, copy=False)
 
 
+def padded_rows(levels):
+    """``levels`` (2-D, C order), in rows 64 bytes longer when its rows are a multiple of 256
+    bytes long (widths 256, 512, 1024, 2048 ... of 8-bit levels).
+
+    Rows whose length is such a multiple start in at most 16 of the 64 sets of a 32 KiB
+    8-way L1 cache, so the column of a window's rows the kernel reads at each step evicts
+    itself at r = 7 and beyond; 64 more bytes per row spread consecutive rows over every
+    set. The kernels read ``levels[:, :width]`` only (the width of the output).
+    """
+    lines, width = levels.shape
+    if lines < 8 or (width * levels.itemsize) % 256:
+        return levels
+    extra = 64 // levels.itemsize
+    out = np.empty((lines, width + extra), dtype=levels.dtype)
+    out[:, :width] = levels
+    out[:, width:] = 0
+    return out
+
+
 def windowed_cpu(levels, valid, plan: WindowPlan, out_dtype, *, threads=None):
     """Run the sliding kernel on NumPy ``levels`` (and ``valid``) for ``plan``."""
     levels = kernel_levels(levels, valid)
     shape = plan.shape
     width = shape[-1]
     lines = int(np.prod(shape[:-1]))
-    lv2 = readonly(np.ascontiguousarray(levels.reshape(lines, width)))
+    lv2 = readonly(padded_rows(np.ascontiguousarray(levels.reshape(lines, width))))
     out = np.empty((lines, width), dtype=np.float64)
     nthreads = threads or numba.get_num_threads()
     nchunks = max(1, min(lines, 8 * nthreads))
