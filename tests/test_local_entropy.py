@@ -301,3 +301,46 @@ def test_three_d_volume_cpu_equals_reference():
         a = ge.local_entropy(vol, 1, mode=mode, backend="cpu")
         b = ge.local_entropy(vol, 1, mode=mode, backend="reference")
         np.testing.assert_array_equal(a, b)
+
+
+def _fast_path_image(content, shape, rng):
+    if content == "random":
+        return rng.integers(0, 256, shape).astype(np.uint8)
+    if content == "flat":
+        return np.full(shape, 9, dtype=np.uint8)
+    # flat patches: most leaving and entering levels are equal, some are not
+    patches = np.kron(rng.integers(0, 4, (shape[0] // 4 + 1, shape[1] // 5 + 1)),
+                      np.ones((4, 5), dtype=np.int64))
+    return (patches[:shape[0], :shape[1]] * 60).astype(np.uint8)
+
+
+@pytest.mark.parametrize("content", ["random", "flat", "patches"])
+@pytest.mark.parametrize("estimator", ["plugin", "miller-madow", "grassberger", "dirichlet"])
+def test_four_lines_at_once_and_padded_rows_equal_reference(content, estimator):
+    # Without a mask, interior lines slide four at a time through one histogram and skip
+    # rows whose leaving and entering levels are equal: windows of 3 rows and more, heights
+    # that are not multiples of four, every boundary mode, 8-bit and 16-bit levels. Rows of
+    # 256 levels (8-bit) or 64 (int32 in the kernel) are read from a copy in longer rows.
+    rng = np.random.default_rng(11)
+    for shape, radii in (((23, 41), (1, 2, 5)), ((13, 256), (1, 4)), ((9, 64), (2,))):
+        image = _fast_path_image(content, shape, rng)
+        for r in radii:
+            for mode in ("clip", "reflect", "wrap"):
+                for fp in (_box(r), disk(r)):
+                    for levels in (image, image.astype(np.uint16) * 7):
+                        kw = dict(footprint=fp, mode=mode, estimator=estimator,
+                                  dtype=np.float64)
+                        a = ge.local_entropy(levels, backend="cpu", **kw)
+                        b = ge.local_entropy(levels, backend="reference", **kw)
+                        np.testing.assert_array_equal(a, b)
+    image = _fast_path_image(content, (10, 64), rng)  # the general loop on longer rows
+    kw = dict(mask=rng.random(image.shape) > 0.2, estimator=estimator, dtype=np.float64)
+    np.testing.assert_array_equal(ge.local_entropy(image, 2, backend="cpu", **kw),
+                                  ge.local_entropy(image, 2, backend="reference", **kw))
+    image = _fast_path_image(content, (10, 256), rng)
+    np.testing.assert_array_equal(ge.local_expected(image, np.sqrt, 2, backend="cpu"),
+                                  ge.local_expected(image, np.sqrt, 2, backend="reference"))
+    vol = _fast_path_image(content, (3, 17, 13), rng)  # lines of several planes
+    a = ge.local_entropy(vol, 1, estimator=estimator, backend="cpu")
+    np.testing.assert_array_equal(a, ge.local_entropy(vol, 1, estimator=estimator,
+                                                      backend="reference"))

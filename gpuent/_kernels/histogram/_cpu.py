@@ -136,196 +136,236 @@ def level_at(levels, rr, cc):
     return np.int64(levels[np.uint64(rr), np.uint64(cc)])
 
 
-# --- the fast path: every pixel valid, a 1-D table, no occupied-level count -------------
-# Four neighbouring lines with the same window rows slide together, each with its own
-# uint32 histogram: their load-update-store chains are independent, so about four times
-# as much work is in flight. Levels are read from the flat image at per-line row offsets
-# (unsigned, no wraparound code); the occupied-level count is not kept (Miller-Madow
-# takes the general loop). Integer sums are exact in any order, hence the same bits.
-
 _ONE = np.uint64(1)
-_LANES = 4  # lines sliding together (2 or 4)
-_SKIP = 1  # skip rows whose leaving and entering levels are equal (strided loops)
+_FOUR = np.uint64(4)
+_SKIP = True  # a row whose leaving and entering levels are equal changes nothing: skipped
 
 
 @numba.njit(cache=True, inline="always")
-def _leave(flat, roff, t0, t1, lane, uc, hist, inc, s):
-    for t in range(t0, t1):
-        v = np.uint64(flat[roff[np.uint64(4 * t + lane)] + uc])
-        c = np.uint64(hist[v])
-        s -= inc[c - _ONE]
-        hist[v] = c - _ONE
-    return s
+def _terms(n, kind, a, d):
+    """The per-n numbers of the finish: (int64 NL[n], a[n], float64 divisor)."""
+    if n <= 0:
+        return np.int64(0), 0.0, 1.0
+    if kind == 2:
+        return a.view(np.int64)[n], 0.0, np.float64(n)
+    if kind == 0:
+        return np.int64(0), a[n], d[n]
+    return np.int64(0), 0.0, 1.0
 
 
 @numba.njit(cache=True, inline="always")
-def _enter(flat, roff, t0, t1, lane, uc, hist, inc, s):
-    for t in range(t0, t1):
-        v = np.uint64(flat[roff[np.uint64(4 * t + lane)] + uc])
-        c = np.uint64(hist[v])
-        s += inc[c]
-        hist[v] = c + _ONE
-    return s
+def _fin(s, n, kind, nl, an, dn, b, ln_base, inv_scale):
+    """:func:`finish` without Miller-Madow, from :func:`_terms` (the same operations)."""
+    if n == 0:
+        return np.nan
+    if kind == 2:
+        return np.float64(nl - s) / dn * inv_scale / ln_base
+    x = np.float64(s) * inv_scale
+    if kind != 0:
+        return x
+    return (an - (x + b) / dn) / ln_base
 
 
 @numba.njit(cache=True, inline="always")
-def _pair1(flat, roff, t0, t1, ucl, uce, h0, inc, s0):
-    for t in range(t0, t1):
-        r0 = roff[np.uint64(4 * t)]
-        vl = np.uint64(flat[r0 + ucl])
-        ve = np.uint64(flat[r0 + uce])
-        c = np.uint64(h0[vl])
-        s0 -= inc[c - _ONE]
-        h0[vl] = c - _ONE
-        c = np.uint64(h0[ve])
-        s0 += inc[c]
-        h0[ve] = c + _ONE
-    return s0
-
-
-@numba.njit(cache=True, inline="always")
-def _pair2(flat, roff, t0, t1, ucl, uce, h0, h1, inc, s0, s1):
-    for t in range(t0, t1):
-        ut = np.uint64(4 * t)
-        r0 = roff[ut]
-        r1 = roff[ut + _ONE]
-        vl0 = np.uint64(flat[r0 + ucl])
-        vl1 = np.uint64(flat[r1 + ucl])
-        ve0 = np.uint64(flat[r0 + uce])
-        ve1 = np.uint64(flat[r1 + uce])
-        c0 = np.uint64(h0[vl0])
-        c1 = np.uint64(h1[vl1])
-        s0 -= inc[c0 - _ONE]
-        s1 -= inc[c1 - _ONE]
-        h0[vl0] = c0 - _ONE
-        h1[vl1] = c1 - _ONE
-        c0 = np.uint64(h0[ve0])
-        c1 = np.uint64(h1[ve1])
-        s0 += inc[c0]
-        s1 += inc[c1]
-        h0[ve0] = c0 + _ONE
-        h1[ve1] = c1 + _ONE
-    return s0, s1
-
-
-@numba.njit(cache=True, inline="always")
-def _pair4(flat, roff, t0, t1, ucl, uce, h0, h1, h2, h3, inc, s0, s1, s2, s3):
-    for t in range(t0, t1):
-        ut = np.uint64(4 * t)
-        r0 = roff[ut]
-        r1 = roff[ut + np.uint64(1)]
-        r2 = roff[ut + np.uint64(2)]
-        r3 = roff[ut + np.uint64(3)]
-        vl0 = np.uint64(flat[r0 + ucl])
-        vl1 = np.uint64(flat[r1 + ucl])
-        vl2 = np.uint64(flat[r2 + ucl])
-        vl3 = np.uint64(flat[r3 + ucl])
-        c0 = np.uint64(h0[vl0])
-        c1 = np.uint64(h1[vl1])
-        c2 = np.uint64(h2[vl2])
-        c3 = np.uint64(h3[vl3])
-        s0 -= inc[c0 - _ONE]
-        s1 -= inc[c1 - _ONE]
-        s2 -= inc[c2 - _ONE]
-        s3 -= inc[c3 - _ONE]
-        h0[vl0] = c0 - _ONE
-        h1[vl1] = c1 - _ONE
-        h2[vl2] = c2 - _ONE
-        h3[vl3] = c3 - _ONE
-        ve0 = np.uint64(flat[r0 + uce])
-        ve1 = np.uint64(flat[r1 + uce])
-        ve2 = np.uint64(flat[r2 + uce])
-        ve3 = np.uint64(flat[r3 + uce])
-        c0 = np.uint64(h0[ve0])
-        c1 = np.uint64(h1[ve1])
-        c2 = np.uint64(h2[ve2])
-        c3 = np.uint64(h3[ve3])
-        s0 += inc[c0]
-        s1 += inc[c1]
-        s2 += inc[c2]
-        s3 += inc[c3]
-        h0[ve0] = c0 + _ONE
-        h1[ve1] = c1 + _ONE
-        h2[ve2] = c2 + _ONE
-        h3[ve3] = c3 + _ONE
-    return s0, s1, s2, s3
-
-
-@numba.njit(cache=True, inline="always")
-def _move(h, vl, ve, inc, s):
-    """One pixel of level vl leaves, one of level ve enters."""
-    c = np.uint64(h[vl])
+def _mv(hist, i, j, inc, s):
+    """A pixel leaves the bin at index i and one enters the bin at index j."""
+    c = np.uint64(hist[i])
     s -= inc[c - _ONE]
-    h[vl] = c - _ONE
-    c = np.uint64(h[ve])
+    hist[i] = c - _ONE
+    c = np.uint64(hist[j])
     s += inc[c]
-    h[ve] = c + _ONE
+    hist[j] = c + _ONE
     return s
 
 
-# Consecutive window rows, and lane k's rows are lane 0's moved down k rows (a rectangle
-# of rows in the interior of a 2-D image): each row's leaving and entering levels are read
-# once for every lane that holds the row, walking down the image (no row-offset table).
-# A row whose leaving and entering levels are equal changes nothing and is skipped.
 @numba.njit(cache=True, inline="always")
-def _strided2(flat, o, uw, cnt, ucl, uce, h0, h1, inc, s0, s1):
-    vl = np.uint64(flat[o + ucl])
-    ve = np.uint64(flat[o + uce])
-    if _SKIP == 0 or vl != ve:
-        s0 = _move(h0, vl, ve, inc, s0)
-    for _ in range(cnt - 1):
-        o += uw
-        vl = np.uint64(flat[o + ucl])
-        ve = np.uint64(flat[o + uce])
-        if _SKIP == 0 or vl != ve:
-            s0 = _move(h0, vl, ve, inc, s0)
-            s1 = _move(h1, vl, ve, inc, s1)
-    o += uw
-    vl = np.uint64(flat[o + ucl])
-    ve = np.uint64(flat[o + uce])
-    if _SKIP == 0 or vl != ve:
-        s1 = _move(h1, vl, ve, inc, s1)
-    return s0, s1
+def _side(flat, roff, t0, t1, k, uc, hist, inc, s, sign):
+    """Lane k's pixels of column uc in rows t0..t1 leave (sign -1) or enter (+1)."""
+    uk = np.uint64(k)
+    for t in range(t0, t1):
+        i = np.uint64(flat[roff[np.uint64(4 * t) + uk] + uc]) * _FOUR + uk
+        c = np.uint64(hist[i])
+        if sign > 0:
+            s += inc[c]
+            hist[i] = c + _ONE
+        else:
+            s -= inc[c - _ONE]
+            hist[i] = c - _ONE
+    return s
 
 
 @numba.njit(cache=True, inline="always")
-def _strided4(flat, o, uw, cnt, ucl, uce, h0, h1, h2, h3, inc, s0, s1, s2, s3):
-    # rows q = 0 .. cnt + 2 of the band; lane k holds rows k .. k + cnt - 1 (cnt >= 4)
-    for q in range(3):
-        vl = np.uint64(flat[o + ucl])
-        ve = np.uint64(flat[o + uce])
-        o += uw
-        if _SKIP == 0 or vl != ve:
-            s0 = _move(h0, vl, ve, inc, s0)
-            if q >= 1:
-                s1 = _move(h1, vl, ve, inc, s1)
-            if q >= 2:
-                s2 = _move(h2, vl, ve, inc, s2)
-    for _ in range(cnt - 3):
-        vl = np.uint64(flat[o + ucl])
-        ve = np.uint64(flat[o + uce])
-        o += uw
-        if _SKIP == 0 or vl != ve:
-            s0 = _move(h0, vl, ve, inc, s0)
-            s1 = _move(h1, vl, ve, inc, s1)
-            s2 = _move(h2, vl, ve, inc, s2)
-            s3 = _move(h3, vl, ve, inc, s3)
-    for q in range(3):
-        vl = np.uint64(flat[o + ucl])
-        ve = np.uint64(flat[o + uce])
-        o += uw
-        if _SKIP == 0 or vl != ve:
-            if q == 0:
-                s1 = _move(h1, vl, ve, inc, s1)
-            if q <= 1:
-                s2 = _move(h2, vl, ve, inc, s2)
-            s3 = _move(h3, vl, ve, inc, s3)
+def _border(flat, roff, t0, t1, lanes, cl, ce, hist, inc, s0, s1, s2, s3):
+    """A step where one side of the window is outside the image (clip mode)."""
+    for sign in (-1, 1):
+        c = cl if sign < 0 else ce
+        if c < 0:
+            continue
+        uc = np.uint64(c)
+        s0 = _side(flat, roff, t0, t1, 0, uc, hist, inc, s0, sign)
+        if lanes == 4:
+            s1 = _side(flat, roff, t0, t1, 1, uc, hist, inc, s1, sign)
+            s2 = _side(flat, roff, t0, t1, 2, uc, hist, inc, s2, sign)
+            s3 = _side(flat, roff, t0, t1, 3, uc, hist, inc, s3, sign)
     return s0, s1, s2, s3
 
 
+# The fast path: every pixel valid, a 1-D table, no occupied-level count. Four
+# neighbouring lines with the same window rows slide together in one interleaved
+# histogram (bin 4 v + k is lane k's count of level v, uint32): the four lanes'
+# load-update-store chains are independent, so about four times as much work is in
+# flight, and one base register serves them all. Integer sums are exact in any order,
+# hence the same bits. Each function below slides a block of lines along the whole
+# line; it takes its arrays as arguments (no per-pixel reference counting).
+
+@numba.njit(cache=True)
+def _slide_strided(flat, hist, inc, roff, col_map, pair_gl, pair_ge, pair_start, gbase, pcnt,
+                   uw, line, s0, s1, s2, s3, n, kind, a, d, b, ln_base, inv_scale, out):
+    """Four lanes; every group's rows consecutive (at least 3), lane k's lane 0's moved down
+    k rows: each row's leaving and entering levels are read once for every lane."""
+    width = out.shape[1]
+    ngroups = pair_gl.shape[0]
+    nl, an, dn = _terms(n, kind, a, d)
+    for x in range(1, width):
+        for g in range(ngroups):
+            cl = col_map[x - 1 + pair_gl[g]]
+            ce = col_map[x + pair_ge[g]]
+            cnt = pcnt[g]
+            if cl < 0 or ce < 0:
+                t0 = pair_start[g]
+                s0, s1, s2, s3 = _border(flat, roff, t0, t0 + cnt, 4, cl, ce, hist, inc,
+                                         s0, s1, s2, s3)
+                n += (ce >= 0) * cnt - (cl >= 0) * cnt
+                nl, an, dn = _terms(n, kind, a, d)
+                continue
+            ol = gbase[g] + np.uint64(cl)
+            oe = gbase[g] + np.uint64(ce)
+            # rows q = 0 .. cnt + 2 of the band; lane k holds rows k .. k + cnt - 1
+            i = np.uint64(flat[ol]) * _FOUR
+            j = np.uint64(flat[oe]) * _FOUR
+            if not _SKIP or i != j:
+                s0 = _mv(hist, i, j, inc, s0)
+            ol += uw
+            oe += uw
+            i = np.uint64(flat[ol]) * _FOUR
+            j = np.uint64(flat[oe]) * _FOUR
+            if not _SKIP or i != j:
+                s0 = _mv(hist, i, j, inc, s0)
+                s1 = _mv(hist, i + 1, j + 1, inc, s1)
+            ol += uw
+            oe += uw
+            i = np.uint64(flat[ol]) * _FOUR
+            j = np.uint64(flat[oe]) * _FOUR
+            if not _SKIP or i != j:
+                s0 = _mv(hist, i, j, inc, s0)
+                s1 = _mv(hist, i + 1, j + 1, inc, s1)
+                s2 = _mv(hist, i + 2, j + 2, inc, s2)
+            dle = oe - ol
+            oend = ol + np.uint64(cnt - 3) * uw
+            while ol != oend:
+                ol += uw
+                i = np.uint64(flat[ol]) * _FOUR
+                j = np.uint64(flat[ol + dle]) * _FOUR
+                if not _SKIP or i != j:
+                    s0 = _mv(hist, i, j, inc, s0)
+                    s1 = _mv(hist, i + 1, j + 1, inc, s1)
+                    s2 = _mv(hist, i + 2, j + 2, inc, s2)
+                    s3 = _mv(hist, i + 3, j + 3, inc, s3)
+            oe = ol + dle
+            ol += uw
+            oe += uw
+            i = np.uint64(flat[ol]) * _FOUR
+            j = np.uint64(flat[oe]) * _FOUR
+            if not _SKIP or i != j:
+                s1 = _mv(hist, i + 1, j + 1, inc, s1)
+                s2 = _mv(hist, i + 2, j + 2, inc, s2)
+                s3 = _mv(hist, i + 3, j + 3, inc, s3)
+            ol += uw
+            oe += uw
+            i = np.uint64(flat[ol]) * _FOUR
+            j = np.uint64(flat[oe]) * _FOUR
+            if not _SKIP or i != j:
+                s2 = _mv(hist, i + 2, j + 2, inc, s2)
+                s3 = _mv(hist, i + 3, j + 3, inc, s3)
+            ol += uw
+            oe += uw
+            i = np.uint64(flat[ol]) * _FOUR
+            j = np.uint64(flat[oe]) * _FOUR
+            if not _SKIP or i != j:
+                s3 = _mv(hist, i + 3, j + 3, inc, s3)
+        out[line, x] = _fin(s0, n, kind, nl, an, dn, b, ln_base, inv_scale)
+        out[line + 1, x] = _fin(s1, n, kind, nl, an, dn, b, ln_base, inv_scale)
+        out[line + 2, x] = _fin(s2, n, kind, nl, an, dn, b, ln_base, inv_scale)
+        out[line + 3, x] = _fin(s3, n, kind, nl, an, dn, b, ln_base, inv_scale)
+
+
+@numba.njit(cache=True)
+def _slide_rows(flat, hist, inc, roff, col_map, pair_gl, pair_ge, pair_start, pcnt, lanes,
+                line, s0, s1, s2, s3, n, kind, a, d, b, ln_base, inv_scale, out):
+    """One lane, or four whose rows are anywhere (row offsets from ``roff``)."""
+    width = out.shape[1]
+    ngroups = pair_gl.shape[0]
+    nl, an, dn = _terms(n, kind, a, d)
+    for x in range(1, width):
+        for g in range(ngroups):
+            cl = col_map[x - 1 + pair_gl[g]]
+            ce = col_map[x + pair_ge[g]]
+            t0 = pair_start[g]
+            cnt = pcnt[g]
+            if cl < 0 or ce < 0:
+                s0, s1, s2, s3 = _border(flat, roff, t0, t0 + cnt, lanes, cl, ce, hist, inc,
+                                         s0, s1, s2, s3)
+                n += (ce >= 0) * cnt - (cl >= 0) * cnt
+                nl, an, dn = _terms(n, kind, a, d)
+                continue
+            ucl = np.uint64(cl)
+            uce = np.uint64(ce)
+            if lanes == 1:
+                for t in range(t0, t0 + cnt):
+                    r = roff[np.uint64(4 * t)]
+                    i = np.uint64(flat[r + ucl]) * _FOUR
+                    j = np.uint64(flat[r + uce]) * _FOUR
+                    if not _SKIP or i != j:
+                        s0 = _mv(hist, i, j, inc, s0)
+                continue
+            for t in range(t0, t0 + cnt):
+                ut = np.uint64(4 * t)
+                r0 = roff[ut]
+                r1 = roff[ut + np.uint64(1)]
+                r2 = roff[ut + np.uint64(2)]
+                r3 = roff[ut + np.uint64(3)]
+                s0 = _mv(hist, np.uint64(flat[r0 + ucl]) * _FOUR,
+                         np.uint64(flat[r0 + uce]) * _FOUR, inc, s0)
+                s1 = _mv(hist, np.uint64(flat[r1 + ucl]) * _FOUR + np.uint64(1),
+                         np.uint64(flat[r1 + uce]) * _FOUR + np.uint64(1), inc, s1)
+                s2 = _mv(hist, np.uint64(flat[r2 + ucl]) * _FOUR + np.uint64(2),
+                         np.uint64(flat[r2 + uce]) * _FOUR + np.uint64(2), inc, s2)
+                s3 = _mv(hist, np.uint64(flat[r3 + ucl]) * _FOUR + np.uint64(3),
+                         np.uint64(flat[r3 + uce]) * _FOUR + np.uint64(3), inc, s3)
+        out[line, x] = _fin(s0, n, kind, nl, an, dn, b, ln_base, inv_scale)
+        if lanes == 4:
+            out[line + 1, x] = _fin(s1, n, kind, nl, an, dn, b, ln_base, inv_scale)
+            out[line + 2, x] = _fin(s2, n, kind, nl, an, dn, b, ln_base, inv_scale)
+            out[line + 3, x] = _fin(s3, n, kind, nl, an, dn, b, ln_base, inv_scale)
+
+
 @numba.njit(cache=True, inline="always")
-def _out(s, n, kind, a, d, b, ln_base, inv_scale):
-    return finish(s, n, 0, kind, a, d, b, False, ln_base, inv_scale)
+def _window_lane(levels, wrow, col_map, off_dx, x, hist, k, inc, sign):
+    """Lane k's window at x enters (sign 1; returns its sum S) or leaves (sign -1)."""
+    s = np.int64(0)
+    uk = np.uint64(k)
+    for t in range(wrow.shape[0]):
+        rr = wrow[t]
+        cc = col_map[x + off_dx[t]]
+        if rr >= 0 and cc >= 0:
+            i = np.uint64(levels[np.uint64(rr), np.uint64(cc)]) * _FOUR + uk
+            c = np.uint64(hist[i])
+            if sign > 0:
+                s += inc[c]
+                hist[i] = c + _ONE
+            else:
+                hist[i] = c - _ONE
+    return s
 
 
 @numba.njit(cache=True)
@@ -337,8 +377,8 @@ def _fast_lines(levels, first_line, last_line, lead_shape, lead_maps, lead_start
     ngroups = pair_gl.shape[0]
     npairs = pair_u.shape[0]
     flat = levels.reshape(levels.size)
-    uwidth = np.uint64(width)
-    hists = np.zeros((4, nlevels), np.uint32)
+    uwidth = np.uint64(levels.shape[1])  # the row length in memory (>= width: padded)
+    hist = np.zeros(4 * nlevels, np.uint32)
     coords = np.empty(lead_shape.shape[0], np.int64)
     rows = np.empty(lead_offs.shape[0], np.int64)
     wrows = np.empty((4, npix), np.int64)
@@ -346,18 +386,17 @@ def _fast_lines(levels, first_line, last_line, lead_shape, lead_maps, lead_start
     pcnts = np.empty((4, ngroups), np.int64)
     roff = np.zeros(4 * npairs, np.uint64)
     gbase = np.zeros(ngroups, np.uint64)
-    ns = np.zeros(4, np.int64)
+    sums = np.zeros(4, np.int64)
     line = first_line
     while line < last_line:
-        # as many lines as possible (_LANES, else 1) with the same window rows count per group
-        lanes = 1
-        for k in range(_LANES):
+        # four lines at once when they have the same window rows count per group, else one
+        for k in range(4):
             if line + k < last_line:
                 setup_line(line + k, lead_shape, lead_maps, lead_start, lead_offs, off_u,
                            pair_u, pair_start, coords, rows, wrows[k], prows[k], pcnts[k])
-        if line + _LANES - 1 < last_line:
-            lanes = _LANES
-            for k in range(1, _LANES):
+        lanes = 4 if line + 3 < last_line else 1
+        if lanes == 4:
+            for k in range(1, 4):
                 for g in range(ngroups):
                     if pcnts[k, g] != pcnts[0, g]:
                         lanes = 1
@@ -366,93 +405,37 @@ def _fast_lines(levels, first_line, last_line, lead_shape, lead_maps, lead_start
                 for t in range(pair_start[g], pair_start[g] + pcnts[0, g]):
                     roff[4 * t + k] = np.uint64(prows[k, t]) * uwidth
         # strided: every group's rows consecutive, lane k's rows lane 0's moved down k
-        strided = lanes > 1
+        strided = lanes == 4
         for g in range(ngroups):
             t0 = pair_start[g]
             cnt = pcnts[0, g]
             gbase[g] = roff[4 * t0]
-            if cnt < lanes:
+            if cnt < 3:
                 strided = False
             for t in range(t0, t0 + cnt):
                 for k in range(lanes):
                     if prows[k, t] != prows[0, t0] + (t - t0) + k:
                         strided = False
-        s0 = np.int64(0)
-        s1 = np.int64(0)
-        s2 = np.int64(0)
-        s3 = np.int64(0)
+        # the window at x = 0; n is the same in every lane (same rows count per group)
+        n = count_window(levels, wrows[0], col_map, off_dx, 0)
+        nl, an, dn = _terms(n, kind, a, d)
         for k in range(lanes):
-            ns[k] = count_window(levels, wrows[k], col_map, off_dx, 0)
-            sk, _ = add_window(levels, wrows[k], col_map, off_dx, 0, hists[k], inc, 0, 1)
-            out[line + k, 0] = _out(sk, ns[k], kind, a, d, b, ln_base, inv_scale)
-            if k == 0:
-                s0 = sk
-            elif k == 1:
-                s1 = sk
-            elif k == 2:
-                s2 = sk
-            else:
-                s3 = sk
-        h0 = hists[0]
-        h1 = hists[1]
-        h2 = hists[2]
-        h3 = hists[3]
-        for x in range(1, width):
-            for g in range(ngroups):
-                cl = col_map[x - 1 + pair_gl[g]]
-                ce = col_map[x + pair_ge[g]]
-                t0 = pair_start[g]
-                cnt = pcnts[0, g]
-                t1 = t0 + cnt
-                if cl >= 0 and ce >= 0:
-                    if strided and lanes == 2:
-                        s0, s1 = _strided2(flat, gbase[g], uwidth, cnt, np.uint64(cl),
-                                           np.uint64(ce), h0, h1, inc, s0, s1)
-                    elif strided and lanes == 4:
-                        s0, s1, s2, s3 = _strided4(flat, gbase[g], uwidth, cnt, np.uint64(cl),
-                                                   np.uint64(ce), h0, h1, h2, h3, inc,
-                                                   s0, s1, s2, s3)
-                    elif lanes == 2:
-                        s0, s1 = _pair2(flat, roff, t0, t1, np.uint64(cl), np.uint64(ce), h0, h1,
-                                        inc, s0, s1)
-                    elif lanes == 4:
-                        s0, s1, s2, s3 = _pair4(flat, roff, t0, t1, np.uint64(cl),
-                                                np.uint64(ce), h0, h1, h2, h3, inc,
-                                                s0, s1, s2, s3)
-                    else:
-                        s0 = _pair1(flat, roff, t0, t1, np.uint64(cl), np.uint64(ce), h0,
-                                    inc, s0)
-                    continue
-                # clip borders: one side of the window is outside the image
-                if cl >= 0:
-                    ucl = np.uint64(cl)
-                    s0 = _leave(flat, roff, t0, t1, 0, ucl, h0, inc, s0)
-                    if lanes >= 2:
-                        s1 = _leave(flat, roff, t0, t1, 1, ucl, h1, inc, s1)
-                    if lanes == 4:
-                        s2 = _leave(flat, roff, t0, t1, 2, ucl, h2, inc, s2)
-                        s3 = _leave(flat, roff, t0, t1, 3, ucl, h3, inc, s3)
-                    for k in range(lanes):
-                        ns[k] -= cnt
-                if ce >= 0:
-                    uce = np.uint64(ce)
-                    s0 = _enter(flat, roff, t0, t1, 0, uce, h0, inc, s0)
-                    if lanes >= 2:
-                        s1 = _enter(flat, roff, t0, t1, 1, uce, h1, inc, s1)
-                    if lanes == 4:
-                        s2 = _enter(flat, roff, t0, t1, 2, uce, h2, inc, s2)
-                        s3 = _enter(flat, roff, t0, t1, 3, uce, h3, inc, s3)
-                    for k in range(lanes):
-                        ns[k] += cnt
-            out[line, x] = _out(s0, ns[0], kind, a, d, b, ln_base, inv_scale)
-            if lanes >= 2:
-                out[line + 1, x] = _out(s1, ns[1], kind, a, d, b, ln_base, inv_scale)
-            if lanes == 4:
-                out[line + 2, x] = _out(s2, ns[2], kind, a, d, b, ln_base, inv_scale)
-                out[line + 3, x] = _out(s3, ns[3], kind, a, d, b, ln_base, inv_scale)
-        # empty the histograms for the next lines
-        for k in range(lanes):
-            clear_window(levels, wrows[k], col_map, off_dx, width - 1, hists[k], nlevels)
+            sums[k] = _window_lane(levels, wrows[k], col_map, off_dx, 0, hist, k, inc, 1)
+            out[line + k, 0] = _fin(sums[k], n, kind, nl, an, dn, b, ln_base, inv_scale)
+        if strided:
+            _slide_strided(flat, hist, inc, roff, col_map, pair_gl, pair_ge, pair_start, gbase,
+                           pcnts[0], uwidth, line, sums[0], sums[1], sums[2], sums[3], n,
+                           kind, a, d, b, ln_base, inv_scale, out)
+        else:
+            _slide_rows(flat, hist, inc, roff, col_map, pair_gl, pair_ge, pair_start, pcnts[0],
+                        lanes, line, sums[0], sums[1], sums[2], sums[3], n, kind, a, d, b,
+                        ln_base, inv_scale, out)
+        # empty the histogram for the next lines
+        if nlevels <= 2 * npix:
+            hist[:] = 0
+        else:
+            for k in range(lanes):
+                _window_lane(levels, wrows[k], col_map, off_dx, width - 1, hist, k, inc, -1)
         line += lanes
 
 
@@ -701,13 +684,32 @@ def kernel_levels(levels, valid):
     return levels.astype(np.int32, copy=False)
 
 
+def padded_rows(levels):
+    """``levels`` (2-D, C order), in rows 64 bytes longer when its rows are a multiple of 256
+    bytes long (widths 256, 512, 1024, 2048 ... of 8-bit levels).
+
+    Rows whose length is such a multiple start in at most 16 of the 64 sets of a 32 KiB
+    8-way L1 cache, so the column of a window's rows the kernel reads at each step evicts
+    itself at r = 7 and beyond; 64 more bytes per row spread consecutive rows over every
+    set. The kernels read ``levels[:, :width]`` only (the width of the output).
+    """
+    lines, width = levels.shape
+    if lines < 8 or (width * levels.itemsize) % 256:
+        return levels
+    extra = 64 // levels.itemsize
+    out = np.empty((lines, width + extra), dtype=levels.dtype)
+    out[:, :width] = levels
+    out[:, width:] = 0
+    return out
+
+
 def windowed_cpu(levels, valid, plan: WindowPlan, out_dtype, *, threads=None):
     """Run the sliding kernel on NumPy ``levels`` (and ``valid``) for ``plan``."""
     levels = kernel_levels(levels, valid)
     shape = plan.shape
     width = shape[-1]
     lines = int(np.prod(shape[:-1]))
-    lv2 = readonly(np.ascontiguousarray(levels.reshape(lines, width)))
+    lv2 = readonly(padded_rows(np.ascontiguousarray(levels.reshape(lines, width))))
     out = np.empty((lines, width), dtype=np.float64)
     nthreads = threads or numba.get_num_threads()
     nchunks = max(1, min(lines, 8 * nthreads))
