@@ -476,8 +476,9 @@ GPU_BUDGET_FRACTION = 0.5
 
 # scratch bytes per pixel of each path besides the levels and the output: the
 # reference path keeps a few int64 planes (counts, sums, occupied bins); the fast
-# paths keep per-thread histograms whose size does not grow with the image.
-_SCRATCH = {"reference": 48, "cpu": 0, "cuda": 0}
+# paths keep per-thread histograms whose size does not grow with the image; the cpu
+# path may read a row-padded copy of the levels (up to 4 bytes per pixel).
+_SCRATCH = {"reference": 48, "cpu": 4, "cuda": 0}
 
 
 @contextlib.contextmanager
