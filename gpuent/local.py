@@ -293,7 +293,7 @@ def local_renyi_entropy(image, alpha, radius=None, *, footprint=None, mode="clip
     final logarithm is the namespace's ``log`` on float64, so paths on the same
     library agree bit for bit. Sums cannot give a window's largest count, so
     ``alpha = inf`` has its own scan on every backend (each window's levels
-    sorted, O(|F| log |F|) per pixel for a footprint of |F| pixels; slower than
+    sorted, ``O(F log F)`` per pixel for a footprint of F pixels; slower than
     the sliding sums of finite orders), equal to :func:`gpuent.renyi_entropy`
     with ``alpha=math.inf`` of each window's histogram.
 

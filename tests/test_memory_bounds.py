@@ -161,7 +161,7 @@ def test_uint8_histograms_cost_no_temporaries(small_limit):
 
 
 @pytest.mark.parametrize("call", [ge.shannon_entropy, lambda p: ge.renyi_entropy(p, 2.0),
-                                  lambda p: ge.expected(lambda q: q, p)])
+                                  lambda p: ge.expected(p, lambda q: q)])
 def test_distribution_entropies_refuse_before_float64_copies(small_limit, call):
     p = np.ones((256, 1024), np.uint8)  # 256 KiB of counts; float64 copies: 12 MiB
     msg = refused_early(lambda: call(p))
