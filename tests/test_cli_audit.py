@@ -190,3 +190,33 @@ def test_help_texts_consistent():
             assert "-o" in opts["--output"].option_strings
         if "--backend" in opts:
             assert opts["--backend"].help.startswith("compute path (default auto")
+
+
+@pytest.mark.parametrize("name", ["rgb.png", "rgb.tif"])
+def test_channel_axis_maps_each_colour_channel_of_a_picture(tmp_path, capsys, name):
+    # --channel-axis -1 on an RGB file maps each channel (the file is not made grayscale first)
+    import gpuent as ge
+
+    rgb = np.random.default_rng(1).integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    if name.endswith(".png"):
+        Image.fromarray(rgb).save(tmp_path / name)
+    else:
+        import tifffile
+
+        tifffile.imwrite(tmp_path / name, rgb)
+    out = tmp_path / "e.npy"
+    assert main(["entropy", str(tmp_path / name), "-r", "2", "--channel-axis", "-1",
+                 "-o", str(out)]) == 0
+    assert "30x40x3 entropy map" in _one_line(capsys)
+    got = np.load(out)
+    for c in range(3):
+        np.testing.assert_array_equal(got[..., c], ge.local_entropy(rgb[..., c], 2))
+
+
+def test_channel_axis_of_a_gray_picture_names_the_option(d, capsys):
+    assert main(["entropy", str(d / "g.png"), "-r", "1", "--channel-axis", "-1",
+                 "-o", str(d / "never.npy")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("gpuent: error: with --channel-axis the image must be 3-D or 4-D")
+    assert not (d / "never.npy").exists()
+
