@@ -220,3 +220,15 @@ def test_channel_axis_of_a_gray_picture_names_the_option(d, capsys):
     assert err.startswith("gpuent: error: with --channel-axis the image must be 3-D or 4-D")
     assert not (d / "never.npy").exists()
 
+
+def test_ising_frames_over_memory_limit_names_the_options(d, tmp_path, capsys, monkeypatch):
+    # the advice names the command's options, not the Python API's frames= and downscale=
+    monkeypatch.setenv("GPUENT_MEMORY_LIMIT", "1M")
+    out = tmp_path / "i.gif"
+    assert main(["ising", str(d / "g.png"), "--sweeps", "1000", "--beta", "1",
+                 "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("gpuent: error: 1000 frames of 40 x 50 pixels")
+    assert "a larger --every, fewer --sweeps), --downscale K" in err[0], err[0]
+    assert "frames=" not in err[0] and "downscale=" not in err[0]
+    assert list(tmp_path.iterdir()) == []
