@@ -275,7 +275,8 @@ def check_base(base):
         raise TypeError(f"base must be a positive number other than 1 (2 for bits), got {base!r}")
     base = float(base)
     if not base > 0 or base == 1.0 or not np.isfinite(base):
-        raise ValueError(f"base must be positive, finite and not 1 (2 for bits), got {base}")
+        raise ParameterValueError("{base} must be positive, finite and not 1 (2 for bits), "
+                                  "got {value}", value=base)
     return base
 
 

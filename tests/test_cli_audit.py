@@ -232,3 +232,12 @@ def test_ising_frames_over_memory_limit_names_the_options(d, tmp_path, capsys, m
     assert "a larger --every, fewer --sweeps), --downscale K" in err[0], err[0]
     assert "frames=" not in err[0] and "downscale=" not in err[0]
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("base", ["1", "0", "inf"])
+def test_bad_base_names_the_option(d, capsys, base):
+    assert main(["entropy", str(d / "g.png"), "-r", "1", "--base", base,
+                 "-o", str(d / "never.npy")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("gpuent: error: --base must be positive, finite and not 1"), err
+    assert not (d / "never.npy").exists()
