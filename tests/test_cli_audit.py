@@ -31,6 +31,7 @@ def d(tmp_path_factory):
     np.save(d / "c.npy", rng.random((40, 50)) + 1j)
     np.save(d / "vol3.npy", rng.integers(0, 256, (12, 10, 3), dtype=np.uint8))
     (d / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"junk" * 10)
+    (d / "png.npy").write_bytes((d / "g.png").read_bytes())  # a picture named .npy
     (d / "adir").mkdir()
     return d
 
@@ -43,6 +44,9 @@ BAD = [
     # entropy
     (["entropy", "adir"], "is a folder"),
     (["entropy", "corrupt.png"], "cannot read corrupt.png"),
+    (["entropy", "png.npy", "-o", "x.npy"], "cannot read png.npy: not a NumPy .npy file"),
+    (["entropy", "png.npy", "--tile", "16", "-o", "x.zarr"],
+     "cannot read png.npy: not a NumPy .npy file"),
     (["entropy", "f.npy", "-o", "x.npy"], "pass --bins K"),
     (["entropy", "nan.npy", "-o", "x.npy"], "pass --bins K"),
     (["entropy", "f.npy", "--tile", "64", "-o", "x.zarr"], "pass --bins K"),
