@@ -245,3 +245,18 @@ def test_bad_base_names_the_option(d, capsys, base):
     err = capsys.readouterr().err.strip()
     assert err.startswith("gpuent: error: --base must be positive, finite and not 1"), err
     assert not (d / "never.npy").exists()
+
+
+@pytest.mark.parametrize("scheduler, missing", [("processes", "dask"), ("threads", "dask"),
+                                                ("distributed", "distributed")])
+def test_scheduler_without_dask_is_one_line(d, tmp_path, capsys, monkeypatch, scheduler,
+                                            missing):
+    # without the dask extra, --scheduler was a ModuleNotFoundError traceback (exit 1)
+    monkeypatch.setitem(sys.modules, missing, None)
+    out = tmp_path / "m.zarr"
+    assert main(["entropy", str(d / "g.png"), "-r", "1", "--scheduler", scheduler,
+                 "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"gpuent: error: --scheduler {scheduler} needs {missing}: "
+                   f"pip install \"gpuent[dask]\""]
+    assert list(tmp_path.iterdir()) == []

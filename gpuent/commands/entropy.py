@@ -78,6 +78,17 @@ def _output_path(args) -> Path:
     return src.with_name(f"{src.stem}-entropy.png")
 
 
+def _require_dask(scheduler):
+    """Refuse ``--scheduler`` up front, with the extra to install, when Dask is missing."""
+    import importlib.util
+
+    need = ["dask"] + (["distributed"] if scheduler == "distributed" else [])
+    missing = [name for name in need if importlib.util.find_spec(name) is None]
+    if missing:
+        raise CLIError(f"--scheduler {scheduler} needs {' and '.join(missing)}: "
+                       f"pip install \"gpuent[dask]\"")
+
+
 def _channel_axis(text):
     """``--channel-axis``: an int, or "none" (no channel axis); not given stays None."""
     if text.strip().lower() == "none":
@@ -119,6 +130,8 @@ def run(args):
                        f"not {out.name}")
     if args.address and args.scheduler != "distributed":
         raise CLIError("--address needs --scheduler distributed")
+    if args.scheduler is not None:
+        _require_dask(args.scheduler)
     if args.workers is not None:
         if args.workers < 1:
             raise CLIError(f"--workers must be >= 1, got {args.workers}")
