@@ -33,6 +33,7 @@ def d(tmp_path_factory):
     (d / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"junk" * 10)
     (d / "png.npy").write_bytes((d / "g.png").read_bytes())  # a picture named .npy
     (d / "adir").mkdir()
+    (d / "file.zarr").write_bytes(b"")  # a file where a .zarr folder would go
     return d
 
 
@@ -44,6 +45,8 @@ BAD = [
     # entropy
     (["entropy", "adir"], "is a folder"),
     (["entropy", "corrupt.png"], "cannot read corrupt.png"),
+    (["entropy", "g.png", "-r", "1", "-o", "file.zarr"],
+     "a .zarr output is a folder, and a file of that name exists"),
     (["entropy", "png.npy", "-o", "x.npy"], "cannot read png.npy: not a NumPy .npy file"),
     (["entropy", "png.npy", "--tile", "16", "-o", "x.zarr"],
      "cannot read png.npy: not a NumPy .npy file"),
