@@ -115,10 +115,12 @@ def check_channel_axis(channel_axis, ndim, spatial=(2, 3)):
         raise TypeError(f"channel_axis must be an int or None, got {channel_axis!r}")
     if ndim - 1 not in spatial:
         want = " or ".join(f"{d + 1}-D" for d in spatial)
-        raise ValueError(f"with channel_axis the image must be {want} (channels plus "
-                         f"{' or '.join(f'{d}-D' for d in spatial)}), got {ndim}-D")
+        raise ParameterValueError(
+            "with {channel_axis} the image must be {want} (channels plus {plain}), got {ndim}-D",
+            want=want, plain=" or ".join(f"{d}-D" for d in spatial), ndim=ndim)
     if not -ndim <= int(channel_axis) < ndim:
-        raise ValueError(f"channel_axis {channel_axis} is out of range for a {ndim}-D image")
+        raise ParameterValueError("{channel_axis} {axis} is out of range for a {ndim}-D image",
+                                  axis=channel_axis, ndim=ndim)
     return int(channel_axis) % ndim
 
 
@@ -273,7 +275,8 @@ def check_base(base):
         raise TypeError(f"base must be a positive number other than 1 (2 for bits), got {base!r}")
     base = float(base)
     if not base > 0 or base == 1.0 or not np.isfinite(base):
-        raise ValueError(f"base must be positive, finite and not 1 (2 for bits), got {base}")
+        raise ParameterValueError("{base} must be positive, finite and not 1 (2 for bits), "
+                                  "got {value}", value=base)
     return base
 
 

@@ -89,6 +89,9 @@ def check_output(out, *inputs, option="-o/--output"):
         raise CLIError(f"cannot write {out}: the output folder {folder} {what}")
     if out.is_dir() and out.suffix.lower() != ".zarr":
         raise CLIError(f"cannot write {out}: it is a folder; give a file name to {option}")
+    if out.suffix.lower() == ".zarr" and out.exists() and not out.is_dir():
+        raise CLIError(f"cannot write {out}: a .zarr output is a folder, and a file of that "
+                       f"name exists; remove it or choose another name")
     for src in inputs:
         if src is not None and out.exists() and os.path.exists(src) and \
                 os.path.samefile(out, src):

@@ -31,7 +31,9 @@ def d(tmp_path_factory):
     np.save(d / "c.npy", rng.random((40, 50)) + 1j)
     np.save(d / "vol3.npy", rng.integers(0, 256, (12, 10, 3), dtype=np.uint8))
     (d / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"junk" * 10)
+    (d / "png.npy").write_bytes((d / "g.png").read_bytes())  # a picture named .npy
     (d / "adir").mkdir()
+    (d / "file.zarr").write_bytes(b"")  # a file where a .zarr folder would go
     return d
 
 
@@ -43,6 +45,11 @@ BAD = [
     # entropy
     (["entropy", "adir"], "is a folder"),
     (["entropy", "corrupt.png"], "cannot read corrupt.png"),
+    (["entropy", "g.png", "-r", "1", "-o", "file.zarr"],
+     "a .zarr output is a folder, and a file of that name exists"),
+    (["entropy", "png.npy", "-o", "x.npy"], "cannot read png.npy: not a NumPy .npy file"),
+    (["entropy", "png.npy", "--tile", "16", "-o", "x.zarr"],
+     "cannot read png.npy: not a NumPy .npy file"),
     (["entropy", "f.npy", "-o", "x.npy"], "pass --bins K"),
     (["entropy", "nan.npy", "-o", "x.npy"], "pass --bins K"),
     (["entropy", "f.npy", "--tile", "64", "-o", "x.zarr"], "pass --bins K"),
@@ -190,3 +197,69 @@ def test_help_texts_consistent():
             assert "-o" in opts["--output"].option_strings
         if "--backend" in opts:
             assert opts["--backend"].help.startswith("compute path (default auto")
+
+
+@pytest.mark.parametrize("name", ["rgb.png", "rgb.tif"])
+def test_channel_axis_maps_each_colour_channel_of_a_picture(tmp_path, capsys, name):
+    # --channel-axis -1 on an RGB file maps each channel (the file is not made grayscale first)
+    import gpuent as ge
+
+    rgb = np.random.default_rng(1).integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    if name.endswith(".png"):
+        Image.fromarray(rgb).save(tmp_path / name)
+    else:
+        import tifffile
+
+        tifffile.imwrite(tmp_path / name, rgb)
+    out = tmp_path / "e.npy"
+    assert main(["entropy", str(tmp_path / name), "-r", "2", "--channel-axis", "-1",
+                 "-o", str(out)]) == 0
+    assert "30x40x3 entropy map" in _one_line(capsys)
+    got = np.load(out)
+    for c in range(3):
+        np.testing.assert_array_equal(got[..., c], ge.local_entropy(rgb[..., c], 2))
+
+
+def test_channel_axis_of_a_gray_picture_names_the_option(d, capsys):
+    assert main(["entropy", str(d / "g.png"), "-r", "1", "--channel-axis", "-1",
+                 "-o", str(d / "never.npy")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("gpuent: error: with --channel-axis the image must be 3-D or 4-D")
+    assert not (d / "never.npy").exists()
+
+
+def test_ising_frames_over_memory_limit_names_the_options(d, tmp_path, capsys, monkeypatch):
+    # the advice names the command's options, not the Python API's frames= and downscale=
+    monkeypatch.setenv("GPUENT_MEMORY_LIMIT", "1M")
+    out = tmp_path / "i.gif"
+    assert main(["ising", str(d / "g.png"), "--sweeps", "1000", "--beta", "1",
+                 "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("gpuent: error: 1000 frames of 40 x 50 pixels")
+    assert "a larger --every, fewer --sweeps), --downscale K" in err[0], err[0]
+    assert "frames=" not in err[0] and "downscale=" not in err[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("base", ["1", "0", "inf"])
+def test_bad_base_names_the_option(d, capsys, base):
+    assert main(["entropy", str(d / "g.png"), "-r", "1", "--base", base,
+                 "-o", str(d / "never.npy")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("gpuent: error: --base must be positive, finite and not 1"), err
+    assert not (d / "never.npy").exists()
+
+
+@pytest.mark.parametrize("scheduler, missing", [("processes", "dask"), ("threads", "dask"),
+                                                ("distributed", "distributed")])
+def test_scheduler_without_dask_is_one_line(d, tmp_path, capsys, monkeypatch, scheduler,
+                                            missing):
+    # without the dask extra, --scheduler was a ModuleNotFoundError traceback (exit 1)
+    monkeypatch.setitem(sys.modules, missing, None)
+    out = tmp_path / "m.zarr"
+    assert main(["entropy", str(d / "g.png"), "-r", "1", "--scheduler", scheduler,
+                 "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"gpuent: error: --scheduler {scheduler} needs {missing}: "
+                   f"pip install \"gpuent[dask]\""]
+    assert list(tmp_path.iterdir()) == []

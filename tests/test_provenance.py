@@ -176,6 +176,22 @@ def test_rerun_check_maps(image, tmp_path, capsys, suffix):
         [out.name])  # no temporary left
 
 
+@pytest.mark.parametrize("argv", [
+    ["maps", "--radii", "1,3", "--stat", "entropy"],
+    ["maps", "--radii", "1,3", "--stat", "std"],
+    ["blur-entropy", "--sigmas", "0,1,2"],
+    ["fractal"],
+])
+def test_rerun_check_csv_outputs(image, tmp_path, capsys, argv):
+    # a CSV is compared byte for byte: it must hold no timings (maps wrote a seconds column)
+    src, _ = image
+    out = tmp_path / "t.csv"
+    assert main([argv[0], str(src), *argv[1:], "-o", str(out), "-q"]) == 0
+    assert main(["rerun", "--check", str(out)]) == 0, capsys.readouterr().err
+    assert "bit-identical" in capsys.readouterr().out
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]
+
+
 def test_rerun_montage_and_ising_gif(image, tmp_path, capsys):
     pytest.importorskip("matplotlib")
     src, _ = image

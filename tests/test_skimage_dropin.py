@@ -107,6 +107,19 @@ def test_errors_and_warnings():
         rank.mean(image, np.ones((3, 3)), shift_x=True)
 
 
+def test_other_dtypes_without_scikit_image_refuse_without_a_conversion_warning(monkeypatch):
+    # the warning said the image was being converted, then the call refused it
+    import sys
+    import warnings
+
+    monkeypatch.setitem(sys.modules, "skimage", None)
+    monkeypatch.setitem(sys.modules, "skimage.util", None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(TypeError, match="convert it to uint8 first, or install scikit-image"):
+            rank.entropy(_tiled(2).astype(np.int32), np.ones((3, 3)))
+
+
 def test_shannon_entropy_cases():
     assert shannon_entropy(np.ones((10, 10)), base=np.e) == 0.0
     assert shannon_entropy(np.arange(64), base=2) == 6.0

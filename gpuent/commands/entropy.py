@@ -43,7 +43,7 @@ def register(sub):
     p.add_argument("--base", type=_base, default=2.0, metavar="B",
                    help="logarithm base: 2 (default, bits), e (nats), 10 or any number > 1")
     p.add_argument("--channel-axis", type=_channel_axis, metavar="AXIS",
-                   help="axis of colour channels of a .npy/.tif/.zarr array (e.g. -1: one map "
+                   help="axis of colour channels of a .npy/.tif/.png array (e.g. -1: one map "
                         "per channel), or None: a (Z, Y, 3|4) array is a volume; needed only "
                         "for 3-D arrays with 3 or 4 samples on the last axis")
     p.add_argument("--backend", default="auto", choices=("auto", "reference", "cpu", "cuda"),
@@ -76,6 +76,17 @@ def _output_path(args) -> Path:
         return Path(args.output)
     src = Path(args.input)
     return src.with_name(f"{src.stem}-entropy.png")
+
+
+def _require_dask(scheduler):
+    """Refuse ``--scheduler`` up front, with the extra to install, when Dask is missing."""
+    import importlib.util
+
+    need = ["dask"] + (["distributed"] if scheduler == "distributed" else [])
+    missing = [name for name in need if importlib.util.find_spec(name) is None]
+    if missing:
+        raise CLIError(f"--scheduler {scheduler} needs {' and '.join(missing)}: "
+                       f"pip install \"gpuent[dask]\"")
 
 
 def _channel_axis(text):
@@ -119,6 +130,8 @@ def run(args):
                        f"not {out.name}")
     if args.address and args.scheduler != "distributed":
         raise CLIError("--address needs --scheduler distributed")
+    if args.scheduler is not None:
+        _require_dask(args.scheduler)
     if args.workers is not None:
         if args.workers < 1:
             raise CLIError(f"--workers must be >= 1, got {args.workers}")
@@ -129,7 +142,9 @@ def run(args):
     backend = None if args.backend == "auto" else args.backend
     if _streamed(args, out):
         return _run_streamed(args, out, extent, backend)
-    image = np.asarray(read_image(args.input))
+    # --channel-axis AXIS maps each colour channel: keep the file's channels (no luminance)
+    colour = args.channel_axis not in (None, "none")
+    image = np.asarray(read_image(args.input, gray=not colour))
     needs_bins(image.dtype, args.bins, args.input)
     radius, footprint = _window(args, extent, image.shape)
     picture = out.suffix.lower() in _picture.PICTURES

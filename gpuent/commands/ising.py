@@ -348,6 +348,8 @@ def run(args):
                                       every=every)
     else:
         writer = ising.MovieWriter(out, fps=args.fps)  # fails now if out is not writable
+    writer.room_hint = ("take fewer frames (a larger --every, fewer --sweeps), --downscale K, "
+                        "or write an .mp4, which streams")
     progress = (not args.quiet) and sys.stderr.isatty()
     if not args.quiet and args.input is not None and args.preset is None and not (
             args.model or args.beta is not None or args.schedule or args.sweeps):

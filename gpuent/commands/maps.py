@@ -121,13 +121,14 @@ def _write_csv(path, maps):
     from ..io import atomic_path
 
     rows = []
-    for r, m, s in maps:
+    for r, m, _ in maps:
         v = m[np.isfinite(m)]
         lo, mean, hi = (float(v.min()), float(v.mean()), float(v.max())) if v.size else \
             (float("nan"),) * 3
-        rows.append((r, lo, mean, hi, round(s, 4)))
+        rows.append((r, lo, mean, hi))
+    # numbers only: a timing column would make every rerun differ (gpuent rerun --check)
     with atomic_path(path) as tmp:
-        write_csv(tmp, ["radius", "min", "mean", "max", "seconds"], rows)
+        write_csv(tmp, ["radius", "min", "mean", "max"], rows)
 
 
 def run(args):

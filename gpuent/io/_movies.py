@@ -53,15 +53,18 @@ def _format(path: Path) -> str:
 FRAME_OVERHEAD = 1024
 
 
-def check_frames(count: int, shape, what: str) -> None:
+#: what to do when kept frames would not fit, in the Python API's words
+FRAMES_HINT = ("take fewer frames (a larger frames= interval, fewer sweeps), downscale "
+               "them (downscale=k), or write an .mp4, which streams")
+
+
+def check_frames(count: int, shape, what: str, hint: str = FRAMES_HINT) -> None:
     """Refuse ``count`` uint8 frames of ``shape`` held in memory above the memory limit."""
     from .._memory import check_allocation, nbytes_of
 
     h, w = (int(n) for n in shape)
     check_allocation(int(count) * (nbytes_of((h, w), 1) + FRAME_OVERHEAD),
-                     f"{int(count)} frames of {h} x {w} pixels kept in memory for {what}",
-                     "take fewer frames (a larger frames= interval, fewer sweeps), downscale "
-                     "them (downscale=k), or write an .mp4, which streams")
+                     f"{int(count)} frames of {h} x {w} pixels kept in memory for {what}", hint)
 
 
 class MovieWriter:
@@ -70,6 +73,9 @@ class MovieWriter:
     >>> with MovieWriter("run.gif", fps=25) as mw:   # doctest: +SKIP
     ...     mw.append(frame)
     """
+
+    #: the advice :meth:`check_room` gives; a front end may put it in its own words
+    room_hint = FRAMES_HINT
 
     def __init__(self, path, *, fps: float = 25, loop: int = 0):
         self.path = Path(path)
@@ -108,7 +114,8 @@ class MovieWriter:
         MP4 streams into the encoder (a bounded queue of frames): nothing to check.
         """
         if self.keeps_frames and frames > 0:
-            check_frames(self.count + int(frames), shape, f"a {self.format} movie")
+            check_frames(self.count + int(frames), shape, f"a {self.format} movie",
+                         self.room_hint)
 
     # -- producer side ------------------------------------------------------------------
     def append(self, frame) -> None:

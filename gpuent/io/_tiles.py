@@ -257,7 +257,10 @@ def open_source(path):
 
 def _npy_source(path):
     with open(path, "rb") as fh:
-        version = np.lib.format.read_magic(fh)
+        try:
+            version = np.lib.format.read_magic(fh)
+        except ValueError:
+            raise ValueError(_NOT_NPY) from None
         read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                        else np.lib.format.read_array_header_2_0)
         shape, fortran, dtype = read_header(fh)
@@ -501,7 +504,17 @@ def _write_npy(path, values, colormap, vmin, vmax):
     return path
 
 
+#: a ``.npy`` name on another kind of file
+_NOT_NPY = ("not a NumPy .npy file (no .npy header; write arrays with numpy.save, or give "
+            "the file its real extension)")
+
+
 def _read_npy(path, gray):
+    with open(path, "rb") as fh:  # not numpy's fallback to pickle, and its advice to unpickle
+        try:
+            np.lib.format.read_magic(fh)
+        except ValueError:
+            raise ValueError(_NOT_NPY) from None
     return np.load(path, mmap_mode="c", allow_pickle=False)
 
 

@@ -44,6 +44,13 @@ def _convert(xp, image):
     """uint8/uint16 pass; bool and others as scikit-image does (with its warning)."""
     if image.dtype in (np.uint8, np.uint16):
         return image
+    try:
+        from skimage.util import img_as_ubyte
+    except ImportError as exc:  # no conversion, so no warning that one happens
+        raise TypeError(
+            f"rank filters take uint8 or uint16 images, got {image.dtype}; convert it to "
+            "uint8 first, or install scikit-image, whose img_as_ubyte converts it here"
+        ) from exc
     warnings.warn(
         f"Possible precision loss converting image of type {image.dtype} to uint8 as "
         "required by rank filters. Convert manually using skimage.util.img_as_ubyte to "
@@ -51,13 +58,6 @@ def _convert(xp, image):
         UserWarning,
         stacklevel=4,
     )
-    try:
-        from skimage.util import img_as_ubyte
-    except ImportError as exc:  # pragma: no cover - scikit-image is a test extra
-        raise TypeError(
-            f"rank filters take uint8 or uint16 images, got {image.dtype}; convert it "
-            "(e.g. with skimage.util.img_as_ubyte) first"
-        ) from exc
     converted = img_as_ubyte(_host(image))
     return xp.asarray(converted) if _is_cupy(image) else converted
 
