@@ -208,15 +208,14 @@ def check_cost(shape, window_shape, npix, rows, mode, path="cpu", *, what="the w
     if nbytes > MAX_PLAN_BYTES:
         raise ValueError(
             f"{what} ({side}, {npix} pixels, mode={mode!r}) would need about "
-            f"{nbytes / 2**30:.3g} GiB of tables, above the limit of "
-            f"{MAX_PLAN_BYTES / 2**30:.3g} GiB (gpuent._kernels.histogram.spec.MAX_PLAN_BYTES); "
+            f"{nbytes / 2**30:.3g} GiB of window tables, above gpuent's limit of "
+            f"{MAX_PLAN_BYTES / 2**30:.3g} GiB for them; "
             f"{hint}"
         )
     raise ValueError(
         f"{what} ({side}, {npix} pixels, mode={mode!r}) on a {'x'.join(map(str, shape))} "
         f"image would take about {updates:.2g} histogram updates ({path} path), above the "
-        f"limit of {MAX_UPDATES:.2g} (gpuent._kernels.histogram.spec.MAX_UPDATES: minutes of "
-        f"work); {hint}"
+        f"limit of {MAX_UPDATES:.2g} (minutes of work); {hint}"
     )
 
 
