@@ -232,6 +232,9 @@ def _level_counts(image, bins, value_range, mask=None, nlevels=None):
     levels = lv.levels
     if lv.valid is not None:
         levels = levels[lv.valid]
+        if int(levels.shape[0]) == 0:  # like an empty image: nothing to count
+            raise ValueError("no pixel of the image is counted (every value is NaN); pass an "
+                             "image with finite values")
     k = lv.nlevels
     if is_numpy(xp):
         counts = np.bincount(np.asarray(levels).ravel(), minlength=k)

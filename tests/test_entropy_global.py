@@ -81,3 +81,14 @@ def test_intensity_distribution_is_seed_histogram(xp):
     img = np.random.default_rng(3).integers(0, 256, (30, 40)).astype(np.uint8)
     ref, _ = np.histogram(img, bins=range(256 + 1), density=True)
     np.testing.assert_allclose(to_numpy(intensity_distribution(xp.asarray(img))), ref)
+
+
+@pytest.mark.parametrize("bins", [1, 2, 256])
+@pytest.mark.parametrize("image", [np.array([np.nan], np.float16), np.full((3, 4), np.nan)])
+def test_an_image_with_nothing_to_count_is_refused_like_an_empty_one(image, bins):
+    """Found by `make fuzz`: intensity_entropy of an all-NaN image with bins= returned NaN."""
+    import gpuent as ge
+
+    for fn in (ge.intensity_entropy, ge.intensity_distribution):
+        with pytest.raises(ValueError, match="no pixel of the image is counted"):
+            fn(image, bins=bins)
